@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libsqlite3-dev sqlite3 zlib1g-dev libzstd-dev
   libsimdjson-dev libpugixml-dev nlohmann-json3-dev libutf8proc-dev libstemmer-dev
-  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
+  libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libssl-dev libkainjow-mustache-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 nodejs npm
