@@ -11,7 +11,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libssl-dev libkainjow-mustache-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl python3 nodejs npm
+  curl python3 nodejs npm bc time
 )
 
 missing=()
