@@ -1,0 +1,528 @@
+#include "index/index.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <queue>
+#include <sstream>
+
+#include "core/date.h"
+#include "text/analyzer.h"
+
+namespace paperboy::index {
+
+namespace {
+
+constexpr std::string_view kManifest = "MANIFEST";
+constexpr std::string_view kManifestTemp = "MANIFEST.tmp";
+constexpr std::string_view kManifestHeader = "paperboy-index 1";
+constexpr char kDeletionMagic[8] = {'P', 'B', 'D', 'E', 'L', 'E', 'T', 'E'};
+// Author names are separate values of one field: a gap keeps phrases inside one name.
+constexpr uint32_t kAuthorGap = 10;
+
+std::string errno_text() { return std::strerror(errno); }
+
+Result<void> fsync_path(const std::filesystem::path& path, bool directory) {
+  int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return fail(path.string() + ": cannot open for fsync: " + errno_text());
+  int status = ::fsync(fd);
+  ::close(fd);
+  if (status != 0) return fail(path.string() + ": fsync failed: " + errno_text());
+  return {};
+}
+
+Result<void> write_file_durably(const std::filesystem::path& path, const std::string& bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(path.string() + ": cannot create: " + errno_text());
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::string message = path.string() + ": write failed: " + errno_text();
+      ::close(fd);
+      return fail(message);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    std::string message = path.string() + ": fsync failed: " + errno_text();
+    ::close(fd);
+    return fail(message);
+  }
+  if (::close(fd) != 0) return fail(path.string() + ": close failed: " + errno_text());
+  return {};
+}
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(path.string() + ": cannot open: " + errno_text());
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+int32_t days_of(const std::string& iso_date) {
+  if (iso_date.empty()) return kUnknownDate;
+  auto day = parse_date(iso_date);
+  if (!day) return kUnknownDate;
+  return static_cast<int32_t>(day->time_since_epoch().count());
+}
+
+// Per-document term statistics collected while analysing one document.
+struct DocTerm {
+  std::array<uint32_t, kFieldCount> tf{};
+  std::array<std::vector<uint32_t>, kFieldCount> positions;
+};
+
+void collect(const std::vector<text::Token>& tokens, size_t field,
+             std::unordered_map<std::string, DocTerm>& terms, uint32_t& length) {
+  for (const text::Token& token : tokens) {
+    DocTerm& entry = terms[token.term];
+    ++entry.tf[field];
+    entry.positions[field].push_back(token.position);
+    if (!token.overlay) ++length;
+  }
+}
+
+Result<std::vector<uint64_t>> read_deletions(const std::filesystem::path& path, uint32_t doc_count,
+                                             uint32_t& deleted_count) {
+  auto bytes = read_file(path);
+  if (!bytes) return fail(bytes.error().message);
+  size_t words = (doc_count + 63) / 64;
+  if (bytes->size() != 16 + words * 8 || std::memcmp(bytes->data(), kDeletionMagic, 8) != 0)
+    return fail(path.string() + ": not a deletion file for a segment of " +
+                std::to_string(doc_count) + " documents");
+  uint32_t stored_count = 0;
+  std::memcpy(&stored_count, bytes->data() + 8, 4);
+  std::memcpy(&deleted_count, bytes->data() + 12, 4);
+  if (stored_count != doc_count) return fail(path.string() + ": document count does not match");
+  std::vector<uint64_t> bitmap(words);
+  std::memcpy(bitmap.data(), bytes->data() + 16, words * 8);
+  return bitmap;
+}
+
+std::string encode_deletions(const SegmentView& view) {
+  std::string bytes(kDeletionMagic, 8);
+  uint32_t doc_count = view.segment->doc_count();
+  bytes.append(reinterpret_cast<const char*>(&doc_count), 4);
+  bytes.append(reinterpret_cast<const char*>(&view.deleted_count), 4);
+  std::vector<uint64_t> bitmap = view.deleted;
+  bitmap.resize((doc_count + 63) / 64, 0);
+  bytes.append(reinterpret_cast<const char*>(bitmap.data()), bitmap.size() * 8);
+  return bytes;
+}
+
+struct ParsedManifest {
+  uint64_t generation = 0;
+  uint64_t next_file_number = 1;
+  struct Entry {
+    std::string segment_file;
+    std::string deletion_file;
+  };
+  std::vector<Entry> entries;
+};
+
+Result<ParsedManifest> parse_manifest(const std::filesystem::path& path, const std::string& text) {
+  ParsedManifest manifest;
+  std::istringstream lines(text);
+  std::string line;
+  int number = 0;
+  auto error = [&](const std::string& what) {
+    return fail(path.string() + ":" + std::to_string(number) + ": " + what);
+  };
+  while (std::getline(lines, line)) {
+    ++number;
+    if (number == 1) {
+      if (line != kManifestHeader) return error("not a paperboy index manifest");
+      continue;
+    }
+    std::istringstream fields(line);
+    std::string key;
+    fields >> key;
+    if (key == "generation") {
+      if (!(fields >> manifest.generation)) return error("bad generation");
+    } else if (key == "next-file") {
+      if (!(fields >> manifest.next_file_number)) return error("bad next-file");
+    } else if (key == "segment") {
+      ParsedManifest::Entry entry;
+      if (!(fields >> entry.segment_file >> entry.deletion_file)) return error("bad segment line");
+      if (entry.deletion_file == "-") entry.deletion_file.clear();
+      for (const std::string* name : {&entry.segment_file, &entry.deletion_file})
+        if (name->find('/') != std::string::npos || *name == "..")
+          return error("file name '" + *name + "' leaves the index directory");
+      manifest.entries.push_back(std::move(entry));
+    } else if (!key.empty()) {
+      return error("unknown entry '" + key + "'");
+    }
+  }
+  if (number == 0) return fail(path.string() + ": empty manifest");
+  return manifest;
+}
+
+}  // namespace
+
+IndexDocument document_from_paper(const Paper& paper) {
+  IndexDocument document;
+  document.stored.paper_id = paper_id(paper);
+  document.stored.date = days_of(paper.feed_day.empty() ? paper.published : paper.feed_day);
+  document.stored.upvotes = paper.upvotes;
+  document.stored.categories = paper.categories;
+  document.title = paper.title;
+  document.abstract = paper.abstract;
+  document.authors = paper.authors;
+  return document;
+}
+
+Result<std::shared_ptr<const Segment>> write_segment(const std::filesystem::path& path,
+                                                     std::vector<IndexDocument>& documents) {
+  std::unordered_map<std::string, std::vector<Posting>> postings;
+  std::vector<StoredDoc> stored;
+  stored.reserve(documents.size());
+  for (uint32_t doc = 0; doc < documents.size(); ++doc) {
+    IndexDocument& document = documents[doc];
+    std::unordered_map<std::string, DocTerm> terms;
+    std::array<uint32_t, kFieldCount> length{};
+    collect(text::analyze(document.title), kTitle, terms, length[kTitle]);
+    collect(text::analyze(document.abstract), kAbstract, terms, length[kAbstract]);
+    std::vector<text::Token> author_tokens;
+    uint32_t next_position = 0;
+    for (const std::string& author : document.authors)
+      next_position = text::analyze_into(author, next_position, author_tokens) + kAuthorGap;
+    collect(author_tokens, kAuthors, terms, length[kAuthors]);
+    document.stored.field_length = length;
+    for (auto& [term, entry] : terms) {
+      Posting posting;
+      posting.doc = doc;
+      posting.tf = entry.tf;
+      for (auto& field_positions : entry.positions) {
+        std::sort(field_positions.begin(), field_positions.end());
+        posting.positions.insert(posting.positions.end(), field_positions.begin(),
+                                 field_positions.end());
+      }
+      postings[term].push_back(std::move(posting));
+    }
+    stored.push_back(document.stored);
+  }
+  auto writer = SegmentFileWriter::create(path, stored);
+  if (!writer) return fail(writer.error().message);
+  std::vector<const std::string*> terms;
+  terms.reserve(postings.size());
+  for (const auto& entry : postings) terms.push_back(&entry.first);
+  std::sort(terms.begin(), terms.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (const std::string* term : terms)
+    if (auto added = writer->add_term(*term, postings[*term]); !added)
+      return fail(added.error().message);
+  if (auto finished = writer->finish(); !finished) return fail(finished.error().message);
+  return Segment::open(path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot
+
+Result<std::shared_ptr<const Snapshot>> Snapshot::open(const std::filesystem::path& directory) {
+  // The writer may remove files of an older commit between our reading the manifest and
+  // opening them; the manifest then names a newer commit, so read it again.
+  constexpr int kAttempts = 10;
+  std::string last_error;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    auto snapshot = std::make_shared<Snapshot>();
+    std::filesystem::path manifest_path = directory / kManifest;
+    std::error_code exists_error;
+    if (!std::filesystem::exists(manifest_path, exists_error)) {
+      if (!std::filesystem::is_directory(directory, exists_error))
+        return fail(directory.string() + ": no index directory");
+      return std::shared_ptr<const Snapshot>(snapshot);  // a fresh, empty index
+    }
+    auto text = read_file(manifest_path);
+    if (!text) return fail(text.error().message);
+    auto manifest = parse_manifest(manifest_path, *text);
+    if (!manifest) return fail(manifest.error().message);
+    snapshot->generation_ = manifest->generation;
+    snapshot->next_file_number_ = manifest->next_file_number;
+    bool retry = false;
+    for (const auto& entry : manifest->entries) {
+      SegmentView view;
+      auto segment = Segment::open(directory / entry.segment_file);
+      if (!segment) {
+        last_error = segment.error().message;
+        retry = !std::filesystem::exists(directory / entry.segment_file);
+        if (!retry) return fail(last_error);
+        break;
+      }
+      view.segment = *segment;
+      if (!entry.deletion_file.empty()) {
+        auto bitmap = read_deletions(directory / entry.deletion_file, view.segment->doc_count(),
+                                     view.deleted_count);
+        if (!bitmap) {
+          last_error = bitmap.error().message;
+          retry = !std::filesystem::exists(directory / entry.deletion_file);
+          if (!retry) return fail(last_error);
+          break;
+        }
+        view.deleted = std::move(*bitmap);
+        view.deletion_file = entry.deletion_file;
+      }
+      snapshot->segments_.push_back(std::move(view));
+    }
+    if (!retry) return std::shared_ptr<const Snapshot>(snapshot);
+  }
+  return fail(last_error + " (the index kept changing while opening it)");
+}
+
+uint64_t Snapshot::doc_count() const {
+  uint64_t count = 0;
+  for (const SegmentView& view : segments_) count += view.segment->doc_count();
+  return count;
+}
+
+uint64_t Snapshot::live_count() const {
+  uint64_t count = 0;
+  for (const SegmentView& view : segments_) count += view.live_count();
+  return count;
+}
+
+double Snapshot::average_field_length(size_t field) const {
+  uint64_t docs = doc_count();
+  if (docs == 0) return 1.0;
+  uint64_t sum = 0;
+  for (const SegmentView& view : segments_) sum += view.segment->field_length_sum(field);
+  return std::max(1.0, static_cast<double>(sum) / static_cast<double>(docs));
+}
+
+std::optional<Snapshot::Location> Snapshot::find_paper(std::string_view paper_id) const {
+  for (size_t s = segments_.size(); s-- > 0;) {
+    auto doc = segments_[s].segment->find_paper(paper_id);
+    if (doc && !segments_[s].is_deleted(*doc)) return Location{s, *doc};
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// IndexWriter
+
+Result<std::unique_ptr<IndexWriter>> IndexWriter::open(const std::filesystem::path& directory,
+                                                       WriterOptions options) {
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error)
+    return fail(directory.string() + ": cannot create index directory: " + error.message());
+  std::unique_ptr<IndexWriter> writer(new IndexWriter());
+  writer->directory_ = directory;
+  writer->options_ = options;
+  std::filesystem::path lock_path = directory / "LOCK";
+  writer->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (writer->lock_fd_ < 0) return fail(lock_path.string() + ": cannot open: " + errno_text());
+  if (::flock(writer->lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    return fail(directory.string() + ": the index is already open for writing by another process");
+  auto snapshot = Snapshot::open(directory);
+  if (!snapshot) return fail(snapshot.error().message);
+  writer->committed_ = *snapshot;
+  writer->next_file_number_ = (*snapshot)->next_file_number_;
+  writer->working_ = (*snapshot)->segments();
+  writer->working_dirty_.assign(writer->working_.size(), false);
+  writer->remove_unreferenced_files();
+  return writer;
+}
+
+IndexWriter::~IndexWriter() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // closing releases the flock
+}
+
+std::string IndexWriter::next_file_name(std::string_view extension) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%08llu", static_cast<unsigned long long>(next_file_number_++));
+  return std::string(name) + std::string(extension);
+}
+
+Result<void> IndexWriter::add(IndexDocument document) {
+  if (document.stored.paper_id.empty()) return fail("index: document without paper_id");
+  std::string id = document.stored.paper_id;
+  removals_.erase(id);
+  if (auto slot = buffer_slot_.find(id); slot != buffer_slot_.end()) {
+    buffer_[slot->second] = std::move(document);
+    return {};
+  }
+  buffer_slot_.emplace(id, buffer_.size());
+  buffer_.push_back(std::move(document));
+  if (buffer_.size() >= options_.max_buffered_docs) return flush_buffer();
+  return {};
+}
+
+void IndexWriter::remove(std::string_view paper_id) {
+  std::string id(paper_id);
+  if (auto slot = buffer_slot_.find(id); slot != buffer_slot_.end()) {
+    buffer_[slot->second].stored.paper_id.clear();  // a hole, skipped when flushing
+    buffer_slot_.erase(slot);
+  }
+  removals_.insert(std::move(id));
+}
+
+Result<void> IndexWriter::flush_buffer() {
+  auto delete_everywhere = [&](const std::string& id) {
+    for (size_t s = 0; s < working_.size(); ++s) {
+      SegmentView& view = working_[s];
+      auto doc = view.segment->find_paper(id);
+      if (!doc || view.is_deleted(*doc)) continue;
+      if (view.deleted.empty()) view.deleted.assign((view.segment->doc_count() + 63) / 64, 0);
+      view.deleted[*doc >> 6] |= uint64_t{1} << (*doc & 63);
+      ++view.deleted_count;
+      working_dirty_[s] = true;
+    }
+  };
+  for (const std::string& id : removals_) delete_everywhere(id);
+  std::vector<IndexDocument> documents;
+  documents.reserve(buffer_.size());
+  for (IndexDocument& document : buffer_) {
+    if (document.stored.paper_id.empty()) continue;
+    delete_everywhere(document.stored.paper_id);
+    documents.push_back(std::move(document));
+  }
+  buffer_.clear();
+  buffer_slot_.clear();
+  removals_.clear();
+  if (documents.empty()) return {};
+  auto segment = write_segment(directory_ / next_file_name(".seg"), documents);
+  if (!segment) return fail(segment.error().message);
+  SegmentView view;
+  view.segment = *segment;
+  working_.push_back(std::move(view));
+  working_dirty_.push_back(false);
+  return {};
+}
+
+Result<void> IndexWriter::commit() {
+  if (auto flushed = flush_buffer(); !flushed) return flushed;
+  std::vector<SegmentView> segments;
+  for (size_t s = 0; s < working_.size(); ++s) {
+    SegmentView view = working_[s];
+    if (view.live_count() == 0) continue;  // fully deleted: drop the segment
+    if (working_dirty_[s]) {
+      view.deletion_file = next_file_name(".del");
+      if (auto written =
+              write_file_durably(directory_ / view.deletion_file, encode_deletions(view));
+          !written)
+        return written;
+    }
+    segments.push_back(std::move(view));
+  }
+  return write_commit(std::move(segments));
+}
+
+Result<void> IndexWriter::write_commit(std::vector<SegmentView> segments) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->generation_ = committed_->generation() + 1;
+  snapshot->next_file_number_ = next_file_number_;
+  std::string manifest(kManifestHeader);
+  manifest += "\ngeneration " + std::to_string(snapshot->generation_) + "\nnext-file " +
+              std::to_string(next_file_number_) + "\n";
+  for (const SegmentView& view : segments)
+    manifest += "segment " + view.segment->name() + " " +
+                (view.deletion_file.empty() ? std::string("-") : view.deletion_file) + "\n";
+  // Segment files were fsync'd when written; the directory entries of new files are made
+  // durable by the directory fsync before the rename becomes visible.
+  if (auto synced = fsync_path(directory_, true); !synced) return synced;
+  if (auto written = write_file_durably(directory_ / kManifestTemp, manifest); !written)
+    return written;
+  std::error_code error;
+  std::filesystem::rename(directory_ / kManifestTemp, directory_ / kManifest, error);
+  if (error)
+    return fail((directory_ / kManifest).string() + ": cannot replace: " + error.message());
+  if (auto synced = fsync_path(directory_, true); !synced) return synced;
+  snapshot->segments_ = std::move(segments);
+  committed_ = snapshot;
+  working_ = committed_->segments();
+  working_dirty_.assign(working_.size(), false);
+  remove_unreferenced_files();
+  return {};
+}
+
+Result<void> IndexWriter::merge() {
+  if (auto committed = commit(); !committed) return committed;
+  if (working_.size() <= 1 && (working_.empty() || working_[0].deleted_count == 0)) return {};
+  // New doc ids follow segment order, so each term's postings stay in doc order when the
+  // segments are visited in turn.
+  std::vector<StoredDoc> docs;
+  std::vector<std::vector<uint32_t>> remap(working_.size());
+  for (size_t s = 0; s < working_.size(); ++s) {
+    const SegmentView& view = working_[s];
+    remap[s].assign(view.segment->doc_count(), kNoDoc);
+    for (uint32_t doc = 0; doc < view.segment->doc_count(); ++doc) {
+      if (view.is_deleted(doc)) continue;
+      remap[s][doc] = static_cast<uint32_t>(docs.size());
+      docs.push_back(view.segment->stored(doc));
+    }
+  }
+  std::filesystem::path path = directory_ / next_file_name(".seg");
+  auto writer = SegmentFileWriter::create(path, docs);
+  if (!writer) return fail(writer.error().message);
+
+  // k-way merge of the sorted term tables.
+  using Head = std::pair<std::string_view, size_t>;  // term, segment
+  std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
+  std::vector<uint64_t> ordinal(working_.size(), 0);
+  for (size_t s = 0; s < working_.size(); ++s)
+    if (working_[s].segment->term_count() > 0) heads.emplace(working_[s].segment->term(0), s);
+  std::vector<Posting> postings;
+  while (!heads.empty()) {
+    std::string term(heads.top().first);
+    std::vector<size_t> sources;
+    while (!heads.empty() && heads.top().first == term) {
+      sources.push_back(heads.top().second);
+      heads.pop();
+    }
+    std::sort(sources.begin(), sources.end());
+    postings.clear();
+    for (size_t s : sources) {
+      const Segment& segment = *working_[s].segment;
+      for (PostingCursor cursor = segment.cursor(ordinal[s]); cursor.doc() != kNoDoc;
+           cursor.next()) {
+        uint32_t doc = remap[s][cursor.doc()];
+        if (doc == kNoDoc) continue;
+        Posting posting;
+        posting.doc = doc;
+        for (size_t f = 0; f < kFieldCount; ++f) {
+          posting.tf[f] = cursor.tf(f);
+          auto positions = cursor.positions(f);
+          posting.positions.insert(posting.positions.end(), positions.begin(), positions.end());
+        }
+        postings.push_back(std::move(posting));
+      }
+      if (++ordinal[s] < segment.term_count()) heads.emplace(segment.term(ordinal[s]), s);
+    }
+    if (auto added = writer->add_term(term, postings); !added) return added;
+  }
+  if (auto finished = writer->finish(); !finished) return finished;
+  auto merged = Segment::open(path);
+  if (!merged) return fail(merged.error().message);
+  std::vector<SegmentView> segments;
+  if (!docs.empty()) {
+    SegmentView view;
+    view.segment = *merged;
+    segments.push_back(std::move(view));
+  }
+  return write_commit(std::move(segments));
+}
+
+void IndexWriter::remove_unreferenced_files() const {
+  std::set<std::string> referenced;
+  for (const SegmentView& view : committed_->segments()) {
+    referenced.insert(view.segment->name());
+    if (!view.deletion_file.empty()) referenced.insert(view.deletion_file);
+  }
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
+    std::string name = entry.path().filename().string();
+    bool ours = entry.path().extension() == ".seg" || entry.path().extension() == ".del" ||
+                name == kManifestTemp;
+    if (ours && !referenced.contains(name)) std::filesystem::remove(entry.path(), error);
+  }
+}
+
+}  // namespace paperboy::index

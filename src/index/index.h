@@ -1,0 +1,134 @@
+// The search index: a directory of immutable segments plus a MANIFEST naming the live ones.
+//
+//   auto writer = IndexWriter::open("data/index");      // one writer at a time (flock)
+//   writer.value()->add(document_from_paper(paper));    // add or replace by paper_id
+//   writer.value()->remove("2312.00752");
+//   writer.value()->commit();                           // atomic: all or nothing is visible
+//   auto snapshot = Snapshot::open("data/index");       // readers never wait for the writer
+//
+// Commit writes new segment and deletion files, fsyncs them, then switches MANIFEST by
+// write-temp, fsync, rename, fsync-directory. A crash at any point leaves the previous or the
+// new commit, never a mix; files of unfinished commits are removed when a writer next opens.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/paper.h"
+#include "core/result.h"
+#include "index/segment.h"
+
+namespace paperboy::index {
+
+// What the index needs of a paper: the stored values and the three scored fields' text.
+struct IndexDocument {
+  StoredDoc stored;  // field_length is filled in by the index
+  std::string title;
+  std::string abstract;
+  std::vector<std::string> authors;
+};
+
+// paper_id() as id, feed day (else first publication) as date, upvotes, categories, text.
+IndexDocument document_from_paper(const Paper& paper);
+
+// A segment as one commit sees it: the file plus which of its docs are deleted.
+struct SegmentView {
+  std::shared_ptr<const Segment> segment;
+  std::vector<uint64_t> deleted;  // bitmap, one bit per doc; empty: none deleted
+  std::string deletion_file;      // "" when none
+  uint32_t deleted_count = 0;
+
+  bool is_deleted(uint32_t doc) const {
+    return !deleted.empty() && (deleted[doc >> 6] >> (doc & 63) & 1) != 0;
+  }
+  uint32_t live_count() const { return segment->doc_count() - deleted_count; }
+};
+
+// One committed state of the index, opened from its MANIFEST. Immutable and shareable
+// between threads; keeps its files mapped however the writer moves on.
+class Snapshot {
+ public:
+  static Result<std::shared_ptr<const Snapshot>> open(const std::filesystem::path& directory);
+
+  uint64_t generation() const { return generation_; }
+  const std::vector<SegmentView>& segments() const { return segments_; }
+  uint64_t doc_count() const;   // including deleted docs still in segments
+  uint64_t live_count() const;  // what searches can return
+  // Mean indexed words per document in `field` over all segments (collection statistic).
+  double average_field_length(size_t field) const;
+
+  struct Location {
+    size_t segment = 0;
+    uint32_t doc = 0;
+  };
+  // Where the live version of `paper_id` is, if the index has one.
+  std::optional<Location> find_paper(std::string_view paper_id) const;
+
+ private:
+  friend class IndexWriter;
+  uint64_t generation_ = 0;
+  uint64_t next_file_number_ = 1;
+  std::vector<SegmentView> segments_;
+};
+
+struct WriterOptions {
+  // Buffered documents are written out as a segment once this many accumulate; a commit
+  // still decides when they become visible.
+  size_t max_buffered_docs = 50'000;
+};
+
+class IndexWriter {
+ public:
+  // Opens (creating if needed) the index in `directory` and takes its writer lock.
+  static Result<std::unique_ptr<IndexWriter>> open(const std::filesystem::path& directory,
+                                                   WriterOptions options = {});
+  ~IndexWriter();
+  IndexWriter(const IndexWriter&) = delete;
+  IndexWriter& operator=(const IndexWriter&) = delete;
+
+  // Adds a document, replacing any indexed or buffered one with the same paper_id at commit.
+  Result<void> add(IndexDocument document);
+  // Deletes the paper at the next commit (no-op if unknown).
+  void remove(std::string_view paper_id);
+  // Makes every add and remove since the last commit visible atomically.
+  Result<void> commit();
+  // Rewrites all segments into one without deleted documents, and commits.
+  Result<void> merge();
+
+  // The state of the last commit.
+  std::shared_ptr<const Snapshot> snapshot() const { return committed_; }
+  size_t buffered_count() const { return buffer_.size(); }
+
+ private:
+  IndexWriter() = default;
+  Result<void> flush_buffer();
+  Result<void> write_commit(std::vector<SegmentView> segments);
+  void remove_unreferenced_files() const;
+  std::string next_file_name(std::string_view extension);
+
+  std::filesystem::path directory_;
+  WriterOptions options_;
+  int lock_fd_ = -1;
+  std::shared_ptr<const Snapshot> committed_;
+  uint64_t next_file_number_ = 1;
+  // The working state: committed segments plus flushed but uncommitted ones, with the
+  // deletions made since the last commit.
+  std::vector<SegmentView> working_;
+  std::vector<bool> working_dirty_;
+  std::vector<IndexDocument> buffer_;
+  std::unordered_map<std::string, size_t> buffer_slot_;  // paper_id -> buffer_ index
+  std::set<std::string> removals_;
+};
+
+// Writes one segment file holding `documents` (already de-duplicated), fsync'd.
+Result<std::shared_ptr<const Segment>> write_segment(const std::filesystem::path& path,
+                                                     std::vector<IndexDocument>& documents);
+
+}  // namespace paperboy::index

@@ -1,0 +1,565 @@
+#include "index/segment.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "index/varint.h"
+
+namespace paperboy::index {
+
+namespace detail {
+
+inline constexpr char kMagic[8] = {'P', 'B', 'S', 'E', 'G', 'M', 'N', 'T'};
+inline constexpr uint32_t kFormatVersion = 1;
+
+struct SegmentHeader {
+  char magic[8];
+  uint32_t version;
+  uint32_t doc_count;
+  uint64_t term_count;
+  uint64_t field_length_sum[kFieldCount];
+  uint64_t docs_offset;      // DocRecord[doc_count]
+  uint64_t strings_offset;   // paper ids and category lists
+  uint64_t id_order_offset;  // uint32_t[doc_count], docs sorted by paper id
+  uint64_t postings_offset;
+  uint64_t terms_offset;         // TermRecord[term_count], sorted by term bytes
+  uint64_t term_strings_offset;  // term bytes
+  uint64_t file_size;
+};
+
+struct DocRecord {
+  uint32_t id_offset;  // relative to strings_offset
+  uint32_t categories_offset;
+  uint16_t id_length;
+  uint16_t categories_length;
+  int32_t date;
+  int64_t upvotes;
+  uint32_t field_length[kFieldCount];
+  uint32_t padding;
+};
+
+struct TermRecord {
+  uint64_t postings_offset;  // BlockMeta[block_count], then block data
+  uint64_t postings_size;
+  uint64_t term_offset;  // relative to term_strings_offset
+  uint32_t term_length;
+  uint32_t doc_freq;
+  uint32_t block_count;
+  uint32_t padding;
+};
+
+struct BlockMeta {
+  uint32_t last_doc;
+  uint32_t doc_data_offset;       // relative to the end of the BlockMeta table
+  uint32_t position_data_offset;  // same base
+  uint32_t doc_count;
+  BlockBound bound;
+};
+
+static_assert(sizeof(SegmentHeader) == 104);
+static_assert(sizeof(DocRecord) == 40);
+static_assert(sizeof(TermRecord) == 40);
+static_assert(sizeof(BlockMeta) == 16 + sizeof(BlockBound));
+
+}  // namespace detail
+
+using detail::BlockMeta;
+using detail::DocRecord;
+using detail::SegmentHeader;
+using detail::TermRecord;
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+uint64_t align8(uint64_t value) { return (value + 7) & ~uint64_t{7}; }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// PostingCursor
+
+PostingCursor::PostingCursor(const Segment* segment, const TermRecord* term) : segment_(segment) {
+  const uint8_t* base = segment->data_ + term->postings_offset;
+  blocks_ = reinterpret_cast<const BlockMeta*>(base);
+  block_count_ = term->block_count;
+  doc_freq_ = term->doc_freq;
+  doc_data_ = base + sizeof(BlockMeta) * block_count_;
+  end_ = base + term->postings_size;
+  for (uint32_t b = 0; b < block_count_; ++b) {
+    const BlockBound& bound = blocks_[b].bound;
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      list_bound_.max_tf[f] = std::max(list_bound_.max_tf[f], bound.max_tf[f]);
+      if (bound.max_tf[f] > 0 &&
+          (list_bound_.min_length[f] == 0 || bound.min_length[f] < list_bound_.min_length[f]))
+        list_bound_.min_length[f] = bound.min_length[f];
+    }
+  }
+  if (block_count_ > 0) load_block(0);
+}
+
+void PostingCursor::load_block(uint32_t block) {
+  block_ = block;
+  if (block >= block_count_) {
+    doc_ = kNoDoc;
+    docs_in_block_ = 0;
+    return;
+  }
+  const BlockMeta& meta = blocks_[block];
+  const uint8_t* p = doc_data_ + meta.doc_data_offset;
+  uint32_t doc = block == 0 ? 0 : blocks_[block - 1].last_doc;
+  docs_in_block_ = std::min(meta.doc_count, kBlockSize);
+  for (uint32_t i = 0; i < docs_in_block_; ++i) {
+    doc += read_varint(p, end_);
+    docs_[i] = doc;
+    for (size_t f = 0; f < kFieldCount; ++f) tf_[i][f] = read_varint(p, end_);
+  }
+  index_in_block_ = 0;
+  doc_ = docs_in_block_ > 0 ? docs_[0] : kNoDoc;
+  if (shallow_block_ < block) shallow_block_ = block;
+}
+
+void PostingCursor::next() {
+  if (doc_ == kNoDoc) return;
+  if (++index_in_block_ < docs_in_block_) {
+    doc_ = docs_[index_in_block_];
+    return;
+  }
+  load_block(block_ + 1);
+}
+
+void PostingCursor::advance(uint32_t target) {
+  if (doc_ == kNoDoc || doc_ >= target) return;
+  if (blocks_[block_].last_doc < target) {
+    uint32_t block = block_ + 1;
+    while (block < block_count_ && blocks_[block].last_doc < target) ++block;
+    load_block(block);
+    if (doc_ == kNoDoc) return;
+  }
+  while (index_in_block_ < docs_in_block_ && docs_[index_in_block_] < target) ++index_in_block_;
+  if (index_in_block_ < docs_in_block_)
+    doc_ = docs_[index_in_block_];
+  else
+    load_block(block_ + 1);
+}
+
+std::vector<uint32_t> PostingCursor::positions(size_t field) const {
+  std::vector<uint32_t> out;
+  if (doc_ == kNoDoc) return out;
+  // Sequential calls (phrase checks, merges) continue from the previous doc's positions.
+  const uint8_t* p = doc_data_ + blocks_[block_].position_data_offset;
+  uint32_t i = 0;
+  if (position_block_ == block_ && position_index_ <= index_in_block_) {
+    p = position_pointer_;
+    i = position_index_;
+  }
+  for (; i < index_in_block_; ++i)
+    for (size_t f = 0; f < kFieldCount; ++f)
+      for (uint32_t k = 0; k < tf_[i][f]; ++k) read_varint(p, end_);
+  position_block_ = block_;
+  position_index_ = index_in_block_;
+  position_pointer_ = p;
+  for (size_t f = 0; f < field; ++f)
+    for (uint32_t k = 0; k < tf_[index_in_block_][f]; ++k) read_varint(p, end_);
+  uint32_t position = 0;
+  out.reserve(tf_[index_in_block_][field]);
+  for (uint32_t k = 0; k < tf_[index_in_block_][field]; ++k) {
+    position += read_varint(p, end_);
+    out.push_back(position);
+  }
+  return out;
+}
+
+uint32_t PostingCursor::shallow_advance(uint32_t target) {
+  if (shallow_block_ < block_) shallow_block_ = block_;
+  while (shallow_block_ < block_count_ && blocks_[shallow_block_].last_doc < target)
+    ++shallow_block_;
+  return shallow_last_doc();
+}
+
+const BlockBound& PostingCursor::shallow_bound() const {
+  static const BlockBound kEmpty;
+  return shallow_block_ < block_count_ ? blocks_[shallow_block_].bound : kEmpty;
+}
+
+uint32_t PostingCursor::shallow_last_doc() const {
+  return shallow_block_ < block_count_ ? blocks_[shallow_block_].last_doc : kNoDoc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segment
+
+Result<std::shared_ptr<const Segment>> Segment::open(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(path.string() + ": cannot open segment: " + errno_text());
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    std::string message = path.string() + ": cannot stat segment: " + errno_text();
+    ::close(fd);
+    return fail(message);
+  }
+  auto size = static_cast<size_t>(info.st_size);
+  if (size < sizeof(SegmentHeader)) {
+    ::close(fd);
+    return fail(path.string() + ": segment file is truncated (" + std::to_string(size) + " bytes)");
+  }
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (mapped == MAP_FAILED) return fail(path.string() + ": cannot mmap segment: " + errno_text());
+  std::shared_ptr<Segment> segment(new Segment());
+  segment->name_ = path.filename().string();
+  segment->data_ = static_cast<const uint8_t*>(mapped);
+  segment->size_ = size;
+  segment->header_ = reinterpret_cast<const SegmentHeader*>(segment->data_);
+  if (auto valid = segment->validate(); !valid)
+    return fail(path.string() + ": " + valid.error().message);
+  segment->docs_ =
+      reinterpret_cast<const DocRecord*>(segment->data_ + segment->header_->docs_offset);
+  segment->id_order_ =
+      reinterpret_cast<const uint32_t*>(segment->data_ + segment->header_->id_order_offset);
+  segment->terms_ =
+      reinterpret_cast<const TermRecord*>(segment->data_ + segment->header_->terms_offset);
+  return segment;
+}
+
+Segment::~Segment() {
+  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+Result<void> Segment::validate() const {
+  const SegmentHeader& h = *header_;
+  if (std::memcmp(h.magic, detail::kMagic, sizeof(h.magic)) != 0)
+    return fail("not a paperboy segment (bad magic)");
+  if (h.version != detail::kFormatVersion)
+    return fail("unsupported segment format version " + std::to_string(h.version));
+  if (h.file_size != size_) return fail("segment is truncated or has trailing bytes");
+  auto within = [&](uint64_t offset, uint64_t bytes) {
+    return offset % 8 == 0 && offset <= size_ && bytes <= size_ - offset;
+  };
+  if (!within(h.docs_offset, uint64_t{h.doc_count} * sizeof(DocRecord)) ||
+      !within(h.id_order_offset, uint64_t{h.doc_count} * sizeof(uint32_t)) ||
+      h.term_count > size_ || !within(h.terms_offset, h.term_count * sizeof(TermRecord)) ||
+      h.strings_offset > size_ || h.term_strings_offset > size_ || h.postings_offset > size_)
+    return fail("section offsets point outside the file");
+  const auto* docs = reinterpret_cast<const DocRecord*>(data_ + h.docs_offset);
+  for (uint32_t d = 0; d < h.doc_count; ++d) {
+    const DocRecord& doc = docs[d];
+    if (h.strings_offset + doc.id_offset + doc.id_length > h.id_order_offset ||
+        h.strings_offset + doc.categories_offset + doc.categories_length > h.id_order_offset)
+      return fail("document " + std::to_string(d) + " has stored strings outside the file");
+  }
+  const auto* order = reinterpret_cast<const uint32_t*>(data_ + h.id_order_offset);
+  for (uint32_t d = 0; d < h.doc_count; ++d)
+    if (order[d] >= h.doc_count) return fail("paper id order names a missing document");
+  const auto* terms = reinterpret_cast<const TermRecord*>(data_ + h.terms_offset);
+  for (uint64_t t = 0; t < h.term_count; ++t) {
+    const TermRecord& term = terms[t];
+    if (h.term_strings_offset + term.term_offset + term.term_length > size_ ||
+        !within(term.postings_offset, term.postings_size) ||
+        uint64_t{term.block_count} * sizeof(BlockMeta) > term.postings_size)
+      return fail("term " + std::to_string(t) + " points outside the file");
+    const auto* blocks = reinterpret_cast<const BlockMeta*>(data_ + term.postings_offset);
+    uint64_t data_size = term.postings_size - uint64_t{term.block_count} * sizeof(BlockMeta);
+    for (uint32_t b = 0; b < term.block_count; ++b)
+      if (blocks[b].doc_data_offset > data_size || blocks[b].position_data_offset > data_size ||
+          blocks[b].last_doc >= h.doc_count)
+        return fail("term " + std::to_string(t) + " has a block outside its postings");
+  }
+  return {};
+}
+
+uint32_t Segment::doc_count() const { return header_->doc_count; }
+
+uint64_t Segment::field_length_sum(size_t field) const { return header_->field_length_sum[field]; }
+
+std::string_view Segment::paper_id(uint32_t doc) const {
+  const DocRecord& record = docs_[doc];
+  return {reinterpret_cast<const char*>(data_ + header_->strings_offset + record.id_offset),
+          record.id_length};
+}
+
+std::string_view Segment::categories(uint32_t doc) const {
+  const DocRecord& record = docs_[doc];
+  return {reinterpret_cast<const char*>(data_ + header_->strings_offset + record.categories_offset),
+          record.categories_length};
+}
+
+int32_t Segment::date(uint32_t doc) const { return docs_[doc].date; }
+int64_t Segment::upvotes(uint32_t doc) const { return docs_[doc].upvotes; }
+uint32_t Segment::field_length(uint32_t doc, size_t field) const {
+  return docs_[doc].field_length[field];
+}
+
+StoredDoc Segment::stored(uint32_t doc) const {
+  StoredDoc stored;
+  stored.paper_id = std::string(paper_id(doc));
+  stored.date = date(doc);
+  stored.upvotes = upvotes(doc);
+  std::string_view list = categories(doc);
+  while (!list.empty()) {
+    size_t space = list.find(' ');
+    std::string_view category = list.substr(0, space);
+    if (!category.empty()) stored.categories.emplace_back(category);
+    if (space == std::string_view::npos) break;
+    list.remove_prefix(space + 1);
+  }
+  for (size_t f = 0; f < kFieldCount; ++f) stored.field_length[f] = field_length(doc, f);
+  return stored;
+}
+
+std::optional<uint32_t> Segment::find_paper(std::string_view id) const {
+  const uint32_t* begin = id_order_;
+  const uint32_t* end = id_order_ + header_->doc_count;
+  const uint32_t* found = std::lower_bound(
+      begin, end, id,
+      [&](uint32_t doc, std::string_view wanted) { return paper_id(doc) < wanted; });
+  if (found != end && paper_id(*found) == id) return *found;
+  return std::nullopt;
+}
+
+uint64_t Segment::term_count() const { return header_->term_count; }
+
+std::string_view Segment::term(uint64_t ordinal) const {
+  const TermRecord& record = terms_[ordinal];
+  return {reinterpret_cast<const char*>(data_ + header_->term_strings_offset + record.term_offset),
+          record.term_length};
+}
+
+std::optional<uint64_t> Segment::find_term(std::string_view wanted) const {
+  uint64_t low = 0;
+  uint64_t high = header_->term_count;
+  while (low < high) {
+    uint64_t middle = low + (high - low) / 2;
+    if (term(middle) < wanted)
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  if (low < header_->term_count && term(low) == wanted) return low;
+  return std::nullopt;
+}
+
+uint32_t Segment::doc_freq(uint64_t ordinal) const { return terms_[ordinal].doc_freq; }
+
+PostingCursor Segment::cursor(uint64_t ordinal) const {
+  return PostingCursor(this, &terms_[ordinal]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SegmentFileWriter
+
+Result<SegmentFileWriter> SegmentFileWriter::create(const std::filesystem::path& path,
+                                                    const std::vector<StoredDoc>& docs) {
+  SegmentFileWriter writer;
+  writer.path_ = path;
+  writer.fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (writer.fd_ < 0) return fail(path.string() + ": cannot create segment: " + errno_text());
+  writer.doc_count_ = docs.size();
+
+  SegmentHeader header{};
+  if (auto written = writer.write(&header, sizeof(header)); !written)
+    return fail(written.error().message);
+
+  std::string strings;
+  std::vector<DocRecord> records(docs.size());
+  for (size_t d = 0; d < docs.size(); ++d) {
+    const StoredDoc& doc = docs[d];
+    DocRecord& record = records[d];
+    record.id_offset = static_cast<uint32_t>(strings.size());
+    record.id_length = static_cast<uint16_t>(std::min<size_t>(doc.paper_id.size(), UINT16_MAX));
+    strings.append(doc.paper_id, 0, record.id_length);
+    std::string categories;
+    for (const std::string& category : doc.categories) {
+      if (!categories.empty()) categories.push_back(' ');
+      categories += category;
+    }
+    record.categories_offset = static_cast<uint32_t>(strings.size());
+    record.categories_length =
+        static_cast<uint16_t>(std::min<size_t>(categories.size(), UINT16_MAX));
+    strings.append(categories, 0, record.categories_length);
+    record.date = doc.date;
+    record.upvotes = doc.upvotes;
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      record.field_length[f] = doc.field_length[f];
+      writer.field_length_sum_[f] += doc.field_length[f];
+    }
+    writer.doc_lengths_.push_back(doc.field_length);
+  }
+  writer.docs_offset_ = writer.offset_;
+  if (auto written = writer.write(records.data(), records.size() * sizeof(DocRecord)); !written)
+    return fail(written.error().message);
+  writer.strings_offset_ = writer.offset_;
+  strings.resize(align8(strings.size()), '\0');
+  if (auto written = writer.write(strings.data(), strings.size()); !written)
+    return fail(written.error().message);
+
+  std::vector<uint32_t> order(docs.size());
+  for (uint32_t d = 0; d < order.size(); ++d) order[d] = d;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return docs[a].paper_id < docs[b].paper_id; });
+  writer.id_order_offset_ = writer.offset_;
+  if (order.size() % 2 == 1) order.push_back(0);  // keeps the next section 8-aligned
+  if (auto written = writer.write(order.data(), order.size() * sizeof(uint32_t)); !written)
+    return fail(written.error().message);
+  writer.postings_offset_ = writer.offset_;
+  return writer;
+}
+
+SegmentFileWriter::SegmentFileWriter(SegmentFileWriter&& other) noexcept {
+  *this = std::move(other);
+}
+
+SegmentFileWriter& SegmentFileWriter::operator=(SegmentFileWriter&& other) noexcept {
+  if (this == &other) return *this;
+  if (fd_ >= 0) ::close(fd_);
+  path_ = std::move(other.path_);
+  fd_ = std::exchange(other.fd_, -1);
+  offset_ = other.offset_;
+  buffer_ = std::move(other.buffer_);
+  term_table_ = std::move(other.term_table_);
+  term_strings_ = std::move(other.term_strings_);
+  term_count_ = other.term_count_;
+  doc_count_ = other.doc_count_;
+  field_length_sum_ = other.field_length_sum_;
+  doc_lengths_ = std::move(other.doc_lengths_);
+  docs_offset_ = other.docs_offset_;
+  strings_offset_ = other.strings_offset_;
+  id_order_offset_ = other.id_order_offset_;
+  postings_offset_ = other.postings_offset_;
+  return *this;
+}
+
+SegmentFileWriter::~SegmentFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<void> SegmentFileWriter::write(const void* data, size_t size) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  buffer_.insert(buffer_.end(), bytes, bytes + size);
+  offset_ += size;
+  if (buffer_.size() >= (1u << 20)) return flush();
+  return {};
+}
+
+Result<void> SegmentFileWriter::flush() {
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(path_.string() + ": write failed: " + errno_text());
+    }
+    done += static_cast<size_t>(n);
+  }
+  buffer_.clear();
+  return {};
+}
+
+Result<void> SegmentFileWriter::add_term(std::string_view term, std::span<const Posting> postings) {
+  if (postings.empty()) return {};
+  if (term.size() > UINT16_MAX) return {};  // no analyser emits such a term; nothing to find
+  auto block_count = static_cast<uint32_t>((postings.size() + kBlockSize - 1) / kBlockSize);
+  std::vector<BlockMeta> metas(block_count);
+  std::vector<uint8_t> doc_data;
+  std::vector<uint8_t> position_data;
+  uint32_t previous_doc = 0;
+  for (uint32_t b = 0; b < block_count; ++b) {
+    BlockMeta& meta = metas[b];
+    size_t first = size_t{b} * kBlockSize;
+    size_t last = std::min(postings.size(), first + kBlockSize);
+    meta.doc_count = static_cast<uint32_t>(last - first);
+    meta.doc_data_offset = static_cast<uint32_t>(doc_data.size());
+    meta.position_data_offset = static_cast<uint32_t>(position_data.size());
+    for (size_t i = first; i < last; ++i) {
+      const Posting& posting = postings[i];
+      if (posting.doc >= doc_count_ || (i > 0 && posting.doc <= postings[i - 1].doc))
+        return fail(path_.string() + ": postings of term '" + std::string(term) +
+                    "' are not in increasing doc order");
+      write_varint(doc_data, posting.doc - previous_doc);
+      previous_doc = posting.doc;
+      size_t position_index = 0;
+      for (size_t f = 0; f < kFieldCount; ++f) {
+        uint32_t tf = std::min<uint32_t>(posting.tf[f], UINT16_MAX);
+        write_varint(doc_data, tf);
+        uint32_t previous_position = 0;
+        for (uint32_t k = 0; k < tf; ++k) {
+          uint32_t position =
+              position_index < posting.positions.size() ? posting.positions[position_index] : 0;
+          ++position_index;
+          write_varint(position_data, position - std::min(position, previous_position));
+          previous_position = position;
+        }
+        position_index += posting.tf[f] - tf;
+        if (tf == 0) continue;
+        BlockBound& bound = meta.bound;
+        bound.max_tf[f] = std::max(bound.max_tf[f], static_cast<uint16_t>(tf));
+        uint32_t length = doc_lengths_[posting.doc][f];
+        if (bound.min_length[f] == 0 || length < bound.min_length[f]) bound.min_length[f] = length;
+      }
+      meta.last_doc = posting.doc;
+    }
+  }
+  // Block positions follow all doc data of the term.
+  for (BlockMeta& meta : metas) meta.position_data_offset += static_cast<uint32_t>(doc_data.size());
+
+  if (auto padded = pad_to_8(); !padded) return padded;
+  TermRecord record{};
+  record.postings_offset = offset_;
+  record.postings_size = metas.size() * sizeof(BlockMeta) + doc_data.size() + position_data.size();
+  record.term_offset = term_strings_.size();
+  record.term_length = static_cast<uint32_t>(term.size());
+  record.doc_freq = static_cast<uint32_t>(postings.size());
+  record.block_count = block_count;
+  if (auto written = write(metas.data(), metas.size() * sizeof(BlockMeta)); !written)
+    return written;
+  if (auto written = write(doc_data.data(), doc_data.size()); !written) return written;
+  if (auto written = write(position_data.data(), position_data.size()); !written) return written;
+  term_strings_.append(term);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&record);
+  term_table_.insert(term_table_.end(), bytes, bytes + sizeof(record));
+  ++term_count_;
+  return {};
+}
+
+Result<void> SegmentFileWriter::pad_to_8() {
+  static constexpr uint8_t kZeros[8] = {};
+  return write(kZeros, align8(offset_) - offset_);
+}
+
+Result<void> SegmentFileWriter::finish() {
+  if (auto padded = pad_to_8(); !padded) return padded;
+  uint64_t terms_offset = offset_;
+  if (auto written = write(term_table_.data(), term_table_.size()); !written) return written;
+  uint64_t term_strings_offset = offset_;
+  if (auto written = write(term_strings_.data(), term_strings_.size()); !written) return written;
+  if (auto padded = pad_to_8(); !padded) return padded;
+
+  SegmentHeader header{};
+  std::memcpy(header.magic, detail::kMagic, sizeof(header.magic));
+  header.version = detail::kFormatVersion;
+  header.doc_count = static_cast<uint32_t>(doc_count_);
+  header.term_count = term_count_;
+  for (size_t f = 0; f < kFieldCount; ++f) header.field_length_sum[f] = field_length_sum_[f];
+  header.docs_offset = docs_offset_;
+  header.strings_offset = strings_offset_;
+  header.id_order_offset = id_order_offset_;
+  header.postings_offset = postings_offset_;
+  header.terms_offset = terms_offset;
+  header.term_strings_offset = term_strings_offset;
+  header.file_size = offset_;
+  if (auto flushed = flush(); !flushed) return flushed;
+  if (::pwrite(fd_, &header, sizeof(header), 0) != static_cast<ssize_t>(sizeof(header)))
+    return fail(path_.string() + ": cannot write segment header: " + errno_text());
+  if (::fsync(fd_) != 0) return fail(path_.string() + ": fsync failed: " + errno_text());
+  int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0) return fail(path_.string() + ": close failed: " + errno_text());
+  return {};
+}
+
+}  // namespace paperboy::index

@@ -1,0 +1,181 @@
+// One immutable index segment: a single file written once, fsync'd, then only mmap'd for
+// reading. The layout is in docs/search.md; all integers are little-endian.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace paperboy::index {
+
+// The fields scored by BM25F. Positions restart at 0 in every field.
+enum Field : uint8_t { kTitle = 0, kAbstract = 1, kAuthors = 2 };
+inline constexpr size_t kFieldCount = 3;
+inline constexpr uint32_t kBlockSize = 128;
+inline constexpr uint32_t kNoDoc = UINT32_MAX;
+inline constexpr int32_t kUnknownDate = INT32_MIN;
+
+// The stored per-document values used by filters, facets and sorting.
+struct StoredDoc {
+  std::string paper_id;
+  int32_t date = kUnknownDate;  // feed day, else first publication, in days since 1970-01-01
+  int64_t upvotes = 0;
+  std::vector<std::string> categories;               // primary first
+  std::array<uint32_t, kFieldCount> field_length{};  // indexed words per field
+};
+
+// One document's postings entry for one term.
+struct Posting {
+  uint32_t doc = 0;
+  std::array<uint32_t, kFieldCount> tf{};
+  std::vector<uint32_t> positions;  // title positions, then abstract, then authors
+};
+
+// Per-block summary kept in the skip table: enough for an upper bound of any BM25F score in
+// the block whatever the weights, k1, b and collection statistics are at query time.
+struct BlockBound {
+  std::array<uint16_t, kFieldCount> max_tf{};
+  std::array<uint32_t, kFieldCount> min_length{};  // over the block's docs with tf > 0
+};
+
+namespace detail {
+struct SegmentHeader;
+struct DocRecord;
+struct TermRecord;
+struct BlockMeta;
+}  // namespace detail
+
+class Segment;
+
+// Iterates one term's postings in one segment in doc order. Blocks are decoded on demand and
+// positions only when asked for.
+class PostingCursor {
+ public:
+  PostingCursor() = default;
+  PostingCursor(const Segment* segment, const detail::TermRecord* term);
+
+  uint32_t doc() const { return doc_; }
+  uint32_t doc_freq() const { return doc_freq_; }
+  // Moves to the next posting; doc() becomes kNoDoc at the end.
+  void next();
+  // Moves to the first posting with doc >= target.
+  void advance(uint32_t target);
+  uint32_t tf(size_t field) const { return tf_[index_in_block_][field]; }
+  // Positions of the current doc in `field`.
+  std::vector<uint32_t> positions(size_t field) const;
+
+  // Block-max support: moves only the block pointer to the block that may hold `target`
+  // (without decoding it) and reports its bound and last doc. kNoDoc past the end.
+  uint32_t shallow_advance(uint32_t target);
+  const BlockBound& shallow_bound() const;
+  uint32_t shallow_last_doc() const;
+  // Bound over the whole list.
+  const BlockBound& list_bound() const { return list_bound_; }
+
+ private:
+  void load_block(uint32_t block);
+
+  const Segment* segment_ = nullptr;
+  const detail::BlockMeta* blocks_ = nullptr;
+  const uint8_t* doc_data_ = nullptr;
+  const uint8_t* end_ = nullptr;
+  uint32_t block_count_ = 0;
+  uint32_t doc_freq_ = 0;
+  uint32_t block_ = 0;          // decoded block
+  uint32_t shallow_block_ = 0;  // block pointer for shallow_advance
+  uint32_t index_in_block_ = 0;
+  uint32_t docs_in_block_ = 0;
+  uint32_t doc_ = kNoDoc;
+  std::array<uint32_t, kBlockSize> docs_{};
+  std::array<std::array<uint32_t, kFieldCount>, kBlockSize> tf_{};
+  mutable uint32_t position_block_ = kNoDoc;  // where positions() stopped last time
+  mutable uint32_t position_index_ = 0;
+  mutable const uint8_t* position_pointer_ = nullptr;
+  BlockBound list_bound_;
+};
+
+class Segment {
+ public:
+  // Maps and validates the file; errors name the file and what is wrong.
+  static Result<std::shared_ptr<const Segment>> open(const std::filesystem::path& path);
+  ~Segment();
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  const std::string& name() const { return name_; }
+  uint32_t doc_count() const;
+  uint64_t field_length_sum(size_t field) const;
+  StoredDoc stored(uint32_t doc) const;
+  std::string_view paper_id(uint32_t doc) const;
+  int32_t date(uint32_t doc) const;
+  int64_t upvotes(uint32_t doc) const;
+  std::string_view categories(uint32_t doc) const;  // space-separated, primary first
+  uint32_t field_length(uint32_t doc, size_t field) const;
+  // Local doc holding `paper_id`, if any (deleted or not).
+  std::optional<uint32_t> find_paper(std::string_view paper_id) const;
+
+  uint64_t term_count() const;
+  std::string_view term(uint64_t ordinal) const;
+  std::optional<uint64_t> find_term(std::string_view term) const;
+  uint32_t doc_freq(uint64_t ordinal) const;
+  PostingCursor cursor(uint64_t ordinal) const;
+
+ private:
+  friend class PostingCursor;
+  Segment() = default;
+  Result<void> validate() const;
+
+  std::string name_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  const detail::SegmentHeader* header_ = nullptr;
+  const detail::DocRecord* docs_ = nullptr;
+  const uint32_t* id_order_ = nullptr;
+  const detail::TermRecord* terms_ = nullptr;
+};
+
+// Writes a segment file from documents in doc order and then terms in byte order, each with
+// its postings in doc order. Used both for fresh documents and for merges.
+class SegmentFileWriter {
+ public:
+  static Result<SegmentFileWriter> create(const std::filesystem::path& path,
+                                          const std::vector<StoredDoc>& docs);
+  SegmentFileWriter(SegmentFileWriter&&) noexcept;
+  SegmentFileWriter& operator=(SegmentFileWriter&&) noexcept;
+  ~SegmentFileWriter();
+
+  Result<void> add_term(std::string_view term, std::span<const Posting> postings);
+  // Writes the term table and header, fsyncs and closes the file.
+  Result<void> finish();
+
+ private:
+  SegmentFileWriter() = default;
+  Result<void> write(const void* data, size_t size);
+  Result<void> flush();
+  Result<void> pad_to_8();
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+  uint64_t offset_ = 0;
+  std::vector<uint8_t> buffer_;
+  std::vector<uint8_t> term_table_;
+  std::string term_strings_;
+  uint64_t term_count_ = 0;
+  uint64_t doc_count_ = 0;
+  std::array<uint64_t, kFieldCount> field_length_sum_{};
+  std::vector<std::array<uint32_t, kFieldCount>> doc_lengths_;  // for the blocks' bounds
+  uint64_t docs_offset_ = 0;
+  uint64_t strings_offset_ = 0;
+  uint64_t id_order_offset_ = 0;
+  uint64_t postings_offset_ = 0;
+};
+
+}  // namespace paperboy::index

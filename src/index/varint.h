@@ -1,0 +1,29 @@
+// LEB128-style variable-byte integers for postings: 7 bits a byte, high bit = more follows.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace paperboy::index {
+
+inline void write_varint(std::vector<uint8_t>& out, uint32_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<uint8_t>(value | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<uint8_t>(value));
+}
+
+// Reads one value and advances `p`; never reads at or past `end` (a damaged file yields
+// wrong numbers, not a crash).
+inline uint32_t read_varint(const uint8_t*& p, const uint8_t* end) {
+  uint32_t value = 0;
+  for (int shift = 0; shift < 35 && p < end; shift += 7) {
+    uint8_t byte = *p++;
+    value |= static_cast<uint32_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) break;
+  }
+  return value;
+}
+
+}  // namespace paperboy::index
