@@ -11,8 +11,20 @@
 //    updated the latest; feed_day keeps the earliest day the paper entered the feed.
 //  - Links, submitter, organisation and AI summary fill in when empty.
 // Upserting a record whose merge changes nothing reports `unchanged` and writes nothing.
+// Details the rules above leave open, decided here so every backend agrees:
+//  - "Text fields" also covers author_count and the source tag goes with them. A record with a
+//    higher version replaces each text field it carries; a field it leaves empty keeps the
+//    stored value (sources omit what they do not carry, they do not erase it). A record with a
+//    lower version changes no text field. version keeps the highest.
+//  - The arXiv id is normalised: "2312.00752v2" is stored as "2312.00752", version 2. A record
+//    whose arxiv_id is not an arXiv identifier, or with neither an arXiv id nor a title, is
+//    refused with an Error (the batch stays open).
+//  - A title-only record whose title key matches several papers merges into the oldest stored.
+//    Adoption happens only when the arXiv id is new to the store.
+//  - submitted_at keeps the earliest instant, like feed_day; ai_keywords go with ai_summary.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -57,7 +69,8 @@ class Store {
 
   // Papers whose feed_day lies in [first_day, last_day] (ISO dates, inclusive), optionally only
   // those listing `category`; in no particular order.
-  virtual Result<std::vector<Paper>> feed_papers(std::string_view first_day, std::string_view last_day,
+  virtual Result<std::vector<Paper>> feed_papers(std::string_view first_day,
+                                                 std::string_view last_day,
                                                  std::string_view category = {}) = 0;
 
   // The distinct feed days, ascending.
@@ -67,11 +80,45 @@ class Store {
   virtual Result<void> for_each_paper(const std::function<void(const Paper&)>& visit) = 0;
 
   virtual Result<StoreStats> stats() = 0;
+
+  // The nearest feed day strictly before / after `day` (ISO), optionally among days holding a
+  // paper that lists `category`; nullopt when there is none.
+  virtual Result<std::optional<std::string>> feed_day_before(std::string_view day,
+                                                             std::string_view category = {}) = 0;
+  virtual Result<std::optional<std::string>> feed_day_after(std::string_view day,
+                                                            std::string_view category = {}) = 0;
+
+  // Papers with at least one upvote and at least `min_upvotes`, whose entered_feed_at() lies in
+  // [from, to); in no particular order. Indexed on both bounds, for the pruned trending ranking.
+  virtual Result<std::vector<Paper>> upvoted_papers(std::chrono::sys_seconds from,
+                                                    std::chrono::sys_seconds to,
+                                                    int64_t min_upvotes) = 0;
+};
+
+// Category filters match a category exactly ("cs.CL") or by archive ("cs" matches "cs.CL").
+bool category_matches(std::string_view category, std::string_view filter);
+
+// The instant a paper entered the feed, the clock trending ages it by: submitted_at when it
+// parses, else midnight UTC of feed_day, else of published; nullopt when none is known.
+std::optional<std::chrono::sys_seconds> entered_feed_at(const Paper& paper);
+
+// Applies the merge rules above to `stored` with `incoming` (its arXiv id already normalised);
+// returns whether `stored` changed. Shared by every backend.
+bool merge_paper(Paper& stored, const Paper& incoming);
+
+struct SqliteOptions {
+  // Caps the database file size (rounded down to whole pages); 0: no cap. Writes that would grow
+  // the file beyond it fail like a full disk.
+  int64_t max_file_bytes = 0;
 };
 
 // Opens (creating if needed) the SQLite store at `path` and migrates its schema to the current
 // version. Fails with a clear message if the file is not a paperboy store or is newer than this
 // binary.
-Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path);
+// The store is safe to use from several threads: writes go through one connection under a mutex
+// (one batch open at a time), reads use a pool of read connections and see committed batches
+// only. Missing parent folders are created.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path,
+                                                 const SqliteOptions& options = {});
 
 }  // namespace paperboy::store
