@@ -1,0 +1,617 @@
+#include "search/search.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <queue>
+#include <unordered_map>
+
+#include "core/date.h"
+
+namespace paperboy::search {
+
+namespace {
+
+using index::BlockBound;
+using index::kFieldCount;
+using index::kNoDoc;
+using index::PostingCursor;
+using index::Segment;
+using index::SegmentView;
+
+// Upper bounds are compared with a little slack so that rounding in a different summation
+// order can never prune a document the exhaustive scorer would rank.
+constexpr double kBoundSlack = 1.0 + 1e-9;
+
+struct TermKey {
+  std::string term;
+  Scope scope = Scope::kAll;
+  bool operator==(const TermKey&) const = default;
+};
+
+bool in_scope(Scope scope, size_t field) {
+  switch (scope) {
+    case Scope::kAll:
+      return true;
+    case Scope::kTitle:
+      return field == index::kTitle;
+    case Scope::kAbstract:
+      return field == index::kAbstract;
+    case Scope::kAuthors:
+      return field == index::kAuthors;
+  }
+  return false;
+}
+
+// A clause with its terms resolved to indices into the term table.
+struct ResolvedClause {
+  std::vector<size_t> terms;
+  std::vector<uint32_t> offsets;
+  Scope scope = Scope::kAll;
+};
+
+struct ResolvedGroup {
+  std::vector<ResolvedClause> alternatives;
+  std::vector<size_t> terms;  // every term of every alternative, for advancing
+  bool strict = false;
+};
+
+// The query compiled against one snapshot: the distinct scored terms with their idf, the
+// groups and exclusions in terms of them, and the BM25F constants.
+struct Plan {
+  std::vector<TermKey> scored;  // scored terms, in the fixed order scores are summed
+  std::vector<double> idf;
+  std::vector<TermKey> excluded_terms;
+  std::vector<ResolvedGroup> groups;
+  std::vector<ResolvedClause> excluded;  // indices into excluded_terms
+  const Query* query = nullptr;
+  Bm25fParams params;
+  std::array<double, kFieldCount> average_length{};
+};
+
+size_t intern(std::vector<TermKey>& table, const std::string& term, Scope scope) {
+  TermKey key{term, scope};
+  auto found = std::find(table.begin(), table.end(), key);
+  if (found != table.end()) return static_cast<size_t>(found - table.begin());
+  table.push_back(std::move(key));
+  return table.size() - 1;
+}
+
+ResolvedClause resolve(std::vector<TermKey>& table, const Clause& clause) {
+  ResolvedClause resolved;
+  resolved.scope = clause.scope;
+  resolved.offsets = clause.offsets;
+  for (const std::string& term : clause.terms)
+    resolved.terms.push_back(intern(table, term, clause.scope));
+  return resolved;
+}
+
+Plan make_plan(const index::Snapshot& snapshot, const Query& query, const SearchOptions& options) {
+  Plan plan;
+  plan.query = &query;
+  plan.params = options.ranking;
+  for (size_t f = 0; f < kFieldCount; ++f)
+    plan.average_length[f] = snapshot.average_field_length(f);
+  for (const Group& group : query.groups) {
+    ResolvedGroup resolved;
+    resolved.strict = group.strict;
+    for (const Clause& clause : group.alternatives) {
+      resolved.alternatives.push_back(resolve(plan.scored, clause));
+      for (size_t term : resolved.alternatives.back().terms)
+        if (std::find(resolved.terms.begin(), resolved.terms.end(), term) == resolved.terms.end())
+          resolved.terms.push_back(term);
+    }
+    plan.groups.push_back(std::move(resolved));
+  }
+  for (const Clause& clause : query.excluded)
+    plan.excluded.push_back(resolve(plan.excluded_terms, clause));
+  auto total_docs = static_cast<double>(snapshot.doc_count());
+  for (const TermKey& key : plan.scored) {
+    double doc_freq = 0;
+    for (const SegmentView& view : snapshot.segments())
+      if (auto ordinal = view.segment->find_term(key.term))
+        doc_freq += view.segment->doc_freq(*ordinal);
+    plan.idf.push_back(std::log(1.0 + (total_docs - doc_freq + 0.5) / (doc_freq + 0.5)));
+  }
+  return plan;
+}
+
+double saturate(const Plan& plan, size_t term, double weighted_tf) {
+  double k1 = plan.params.k1;
+  return plan.idf[term] * weighted_tf * (k1 + 1.0) / (k1 + weighted_tf);
+}
+
+double length_norm(const Plan& plan, size_t field, double length) {
+  double b = plan.params.b[field];
+  return std::max(0.05, 1.0 - b + b * length / plan.average_length[field]);
+}
+
+// Per-segment cursors and the scoring and matching of one document.
+class SegmentSearch {
+ public:
+  SegmentSearch(const Plan& plan, const SegmentView& view, uint32_t base)
+      : plan_(plan), view_(view), segment_(*view.segment), base_(base) {
+    cursors_.resize(plan.scored.size());
+    present_.resize(plan.scored.size(), false);
+    max_score_.resize(plan.scored.size(), 0.0);
+    for (size_t t = 0; t < plan.scored.size(); ++t) {
+      if (auto ordinal = segment_.find_term(plan.scored[t].term)) {
+        cursors_[t] = segment_.cursor(*ordinal);
+        max_score_[t] = bound_score(t, cursors_[t].list_bound());
+      }
+    }
+    excluded_cursors_.resize(plan.excluded_terms.size());
+    for (size_t t = 0; t < plan.excluded_terms.size(); ++t)
+      if (auto ordinal = segment_.find_term(plan.excluded_terms[t].term))
+        excluded_cursors_[t] = segment_.cursor(*ordinal);
+  }
+
+  uint32_t base() const { return base_; }
+  uint64_t scored_documents() const { return scored_documents_; }
+  size_t term_count() const { return cursors_.size(); }
+  PostingCursor& cursor(size_t term) { return cursors_[term]; }
+  double max_score(size_t term) const { return max_score_[term]; }
+
+  double bound_score(size_t term, const BlockBound& bound) const {
+    double weighted = 0;
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      if (bound.max_tf[f] == 0 || !in_scope(plan_.scored[term].scope, f)) continue;
+      weighted +=
+          plan_.params.weight[f] * bound.max_tf[f] / length_norm(plan_, f, bound.min_length[f]);
+    }
+    return weighted > 0 ? saturate(plan_, term, weighted) : 0.0;
+  }
+
+  // Score of `doc`, assuming every cursor is at or past it; also records which terms are
+  // present (in their scope) for the match checks.
+  double score(uint32_t doc) {
+    ++scored_documents_;
+    double total = 0;
+    for (size_t t = 0; t < cursors_.size(); ++t) {
+      present_[t] = false;
+      if (cursors_[t].doc() != doc) continue;
+      double weighted = 0;
+      for (size_t f = 0; f < kFieldCount; ++f) {
+        uint32_t tf = cursors_[t].tf(f);
+        if (tf == 0 || !in_scope(plan_.scored[t].scope, f)) continue;
+        weighted +=
+            plan_.params.weight[f] * tf / length_norm(plan_, f, segment_.field_length(doc, f));
+      }
+      if (weighted <= 0) continue;
+      present_[t] = true;
+      total += saturate(plan_, t, weighted);
+    }
+    return total;
+  }
+
+  bool passes_filters(uint32_t doc) const {
+    if (view_.is_deleted(doc)) return false;
+    const Query& query = *plan_.query;
+    int32_t date = segment_.date(doc);
+    if (query.first_day != INT32_MIN || query.last_day != INT32_MAX) {
+      if (date == index::kUnknownDate || date < query.first_day || date > query.last_day)
+        return false;
+    }
+    if (!query.categories.empty() && !has_category(doc)) return false;
+    return true;
+  }
+
+  // After score(doc): how the document stands against the groups and exclusions.
+  struct Match {
+    bool all_groups = true;
+    bool strict_groups = true;
+    bool excluded = false;
+  };
+  Match match(uint32_t doc) {
+    Match result;
+    for (const ResolvedGroup& group : plan_.groups) {
+      bool satisfied = false;
+      for (const ResolvedClause& clause : group.alternatives)
+        if (clause_matches(clause, doc, cursors_, &present_)) {
+          satisfied = true;
+          break;
+        }
+      if (!satisfied) {
+        result.all_groups = false;
+        if (group.strict) result.strict_groups = false;
+      }
+    }
+    for (const ResolvedClause& clause : plan_.excluded) {
+      for (size_t term : clause.terms) excluded_cursors_[term].advance(doc);
+      if (clause_matches(clause, doc, excluded_cursors_, nullptr)) {
+        result.excluded = true;
+        break;
+      }
+    }
+    return result;
+  }
+
+  const Segment& segment() const { return segment_; }
+
+ private:
+  bool has_category(uint32_t doc) const {
+    std::string_view list = segment_.categories(doc);
+    while (!list.empty()) {
+      size_t space = list.find(' ');
+      std::string_view category = list.substr(0, space);
+      for (const std::string& wanted : plan_.query->categories) {
+        if (category.size() < wanted.size()) continue;
+        bool same_prefix = std::equal(
+            wanted.begin(), wanted.end(), category.begin(),
+            [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+        if (same_prefix && (category.size() == wanted.size() || category[wanted.size()] == '.'))
+          return true;
+      }
+      if (space == std::string_view::npos) break;
+      list.remove_prefix(space + 1);
+    }
+    return false;
+  }
+
+  bool term_present(size_t term, uint32_t doc, std::vector<PostingCursor>& cursors,
+                    const std::vector<bool>* present, Scope scope) const {
+    if (present != nullptr) return (*present)[term];
+    const PostingCursor& cursor = cursors[term];
+    if (cursor.doc() != doc) return false;
+    for (size_t f = 0; f < kFieldCount; ++f)
+      if (in_scope(scope, f) && cursor.tf(f) > 0) return true;
+    return false;
+  }
+
+  bool clause_matches(const ResolvedClause& clause, uint32_t doc,
+                      std::vector<PostingCursor>& cursors, const std::vector<bool>* present) const {
+    for (size_t term : clause.terms)
+      if (!term_present(term, doc, cursors, present, clause.scope)) return false;
+    if (clause.terms.size() < 2) return true;
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      if (!in_scope(clause.scope, f)) continue;
+      std::vector<std::vector<uint32_t>> positions;
+      bool all_in_field = true;
+      for (size_t term : clause.terms) {
+        if (cursors[term].tf(f) == 0) {
+          all_in_field = false;
+          break;
+        }
+        positions.push_back(cursors[term].positions(f));
+      }
+      if (!all_in_field) continue;
+      for (uint32_t start : positions[0]) {
+        bool found = true;
+        for (size_t k = 1; k < clause.terms.size() && found; ++k)
+          found = std::binary_search(positions[k].begin(), positions[k].end(),
+                                     start + clause.offsets[k] - clause.offsets[0]);
+        if (found) return true;
+      }
+    }
+    return false;
+  }
+
+  const Plan& plan_;
+  const SegmentView& view_;
+  const Segment& segment_;
+  uint32_t base_;
+  std::vector<PostingCursor> cursors_;
+  std::vector<bool> present_;
+  std::vector<double> max_score_;
+  std::vector<PostingCursor> excluded_cursors_;
+  uint64_t scored_documents_ = 0;
+};
+
+struct Scored {
+  double score = 0;
+  uint64_t global_doc = 0;
+  size_t segment = 0;
+  uint32_t doc = 0;
+  bool matched_all = false;
+};
+
+// Better first: higher score, then lower global doc id (earlier indexed).
+bool better(const Scored& a, const Scored& b) {
+  if (a.score != b.score) return a.score > b.score;
+  return a.global_doc < b.global_doc;
+}
+
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) {}
+  bool full() const { return heap_.size() >= k_; }
+  double threshold() const { return full() ? heap_.top().score : -1.0; }
+  // Documents arrive in increasing global doc order, so an equal score never displaces.
+  void offer(const Scored& entry) {
+    if (k_ == 0) return;
+    if (!full()) {
+      heap_.push(entry);
+    } else if (entry.score > heap_.top().score) {
+      heap_.pop();
+      heap_.push(entry);
+    }
+  }
+  std::vector<Scored> sorted() {
+    std::vector<Scored> out;
+    while (!heap_.empty()) {
+      out.push_back(heap_.top());
+      heap_.pop();
+    }
+    std::sort(out.begin(), out.end(), better);
+    return out;
+  }
+
+ private:
+  size_t k_;
+  std::priority_queue<Scored, std::vector<Scored>, decltype(&better)> heap_{&better};
+};
+
+// Tier 1: documents satisfying every group, by block-max AND over the groups.
+void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& plan, TopK& top) {
+  size_t terms = search.term_count();
+  auto group_doc = [&](const ResolvedGroup& group, uint32_t target) {
+    uint32_t doc = kNoDoc;
+    for (size_t t : group.terms) {
+      search.cursor(t).advance(target);
+      doc = std::min(doc, search.cursor(t).doc());
+    }
+    return doc;
+  };
+  uint32_t candidate = 0;
+  while (candidate != kNoDoc) {
+    if (top.full()) {
+      // Skip whole blocks whose best possible score cannot enter the top k.
+      double bound = 0;
+      uint32_t block_end = kNoDoc;
+      for (size_t t = 0; t < terms; ++t) {
+        PostingCursor& cursor = search.cursor(t);
+        if (cursor.doc() == kNoDoc) continue;
+        uint32_t last = cursor.shallow_advance(candidate);
+        if (last == kNoDoc) continue;
+        bound += search.bound_score(t, cursor.shallow_bound());
+        block_end = std::min(block_end, last);
+      }
+      if (bound * kBoundSlack <= top.threshold()) {
+        candidate = block_end == kNoDoc ? kNoDoc : block_end + 1;
+        continue;
+      }
+    }
+    uint32_t aligned = candidate;
+    for (const ResolvedGroup& group : plan.groups) {
+      uint32_t doc = group_doc(group, candidate);
+      if (doc == kNoDoc) return;
+      aligned = std::max(aligned, doc);
+    }
+    if (aligned != candidate) {
+      candidate = aligned;
+      continue;
+    }
+    if (search.passes_filters(candidate)) {
+      double score = search.score(candidate);
+      auto match = search.match(candidate);
+      if (match.all_groups && !match.excluded && score > 0)
+        top.offer(
+            Scored{score, uint64_t{search.base()} + candidate, segment_index, candidate, true});
+    }
+    candidate = candidate + 1 == kNoDoc ? kNoDoc : candidate + 1;
+  }
+}
+
+// Tier 2: documents satisfying some groups (and every strict one), by block-max WAND.
+void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
+  std::vector<size_t> order;
+  for (size_t t = 0; t < search.term_count(); ++t)
+    if (search.cursor(t).doc() != kNoDoc) order.push_back(t);
+  auto by_doc = [&](size_t a, size_t b) { return search.cursor(a).doc() < search.cursor(b).doc(); };
+  while (true) {
+    std::erase_if(order, [&](size_t t) { return search.cursor(t).doc() == kNoDoc; });
+    if (order.empty()) return;
+    std::sort(order.begin(), order.end(), by_doc);
+    double threshold = top.threshold();
+    // Pivot: the first position where the summed list maxima could beat the threshold.
+    double upper = 0;
+    size_t pivot = order.size();
+    for (size_t i = 0; i < order.size(); ++i) {
+      upper += search.max_score(order[i]);
+      if (upper * kBoundSlack > threshold) {
+        pivot = i;
+        break;
+      }
+    }
+    if (pivot == order.size()) return;
+    uint32_t pivot_doc = search.cursor(order[pivot]).doc();
+    while (pivot + 1 < order.size() && search.cursor(order[pivot + 1]).doc() == pivot_doc) ++pivot;
+    // Block-max check on the pivot's blocks.
+    double block_upper = 0;
+    uint32_t block_end = kNoDoc;
+    for (size_t i = 0; i <= pivot; ++i) {
+      PostingCursor& cursor = search.cursor(order[i]);
+      uint32_t last = cursor.shallow_advance(pivot_doc);
+      block_upper += search.bound_score(order[i], cursor.shallow_bound());
+      block_end = std::min(block_end, last);
+    }
+    if (block_upper * kBoundSlack <= threshold) {
+      uint32_t next = block_end == kNoDoc ? kNoDoc : block_end + 1;
+      if (pivot + 1 < order.size()) next = std::min(next, search.cursor(order[pivot + 1]).doc());
+      next = std::max(next, pivot_doc + 1);
+      for (size_t i = 0; i <= pivot; ++i) search.cursor(order[i]).advance(next);
+      continue;
+    }
+    if (search.cursor(order[0]).doc() == pivot_doc) {
+      if (search.passes_filters(pivot_doc)) {
+        double score = search.score(pivot_doc);
+        auto match = search.match(pivot_doc);
+        if (!match.all_groups && match.strict_groups && !match.excluded && score > 0)
+          top.offer(
+              Scored{score, uint64_t{search.base()} + pivot_doc, segment_index, pivot_doc, false});
+      }
+      for (size_t i = 0; i <= pivot; ++i) search.cursor(order[i]).next();
+    } else {
+      for (size_t i = 0; i < pivot && search.cursor(order[i]).doc() < pivot_doc; ++i)
+        search.cursor(order[i]).advance(pivot_doc);
+    }
+  }
+}
+
+// Every match, scored: the oracle, and the path for date/upvote sorting and facets.
+void all_matches(SegmentSearch& search, size_t segment_index, const Plan& plan,
+                 std::vector<Scored>& first_tier, std::vector<Scored>& second_tier) {
+  const Segment& segment = search.segment();
+  if (plan.groups.empty()) {
+    for (uint32_t doc = 0; doc < segment.doc_count(); ++doc) {
+      if (!search.passes_filters(doc) || search.match(doc).excluded) continue;
+      first_tier.push_back(Scored{0, uint64_t{search.base()} + doc, segment_index, doc, true});
+    }
+    return;
+  }
+  while (true) {
+    uint32_t doc = kNoDoc;
+    for (size_t t = 0; t < search.term_count(); ++t) doc = std::min(doc, search.cursor(t).doc());
+    if (doc == kNoDoc) return;
+    if (search.passes_filters(doc)) {
+      double score = search.score(doc);
+      auto match = search.match(doc);
+      if (!match.excluded && match.strict_groups && score > 0) {
+        Scored entry{score, uint64_t{search.base()} + doc, segment_index, doc, match.all_groups};
+        (match.all_groups ? first_tier : second_tier).push_back(entry);
+      }
+    }
+    for (size_t t = 0; t < search.term_count(); ++t)
+      if (search.cursor(t).doc() == doc) search.cursor(t).next();
+  }
+}
+
+std::string format_day(int32_t days) {
+  if (days == index::kUnknownDate) return "";
+  return format_date(std::chrono::sys_days{std::chrono::days{days}});
+}
+
+Hit make_hit(const index::Snapshot& snapshot, const Scored& entry) {
+  const Segment& segment = *snapshot.segments()[entry.segment].segment;
+  Hit hit;
+  hit.paper_id = std::string(segment.paper_id(entry.doc));
+  hit.score = entry.score;
+  hit.date = format_day(segment.date(entry.doc));
+  hit.upvotes = segment.upvotes(entry.doc);
+  hit.matched_all = entry.matched_all;
+  return hit;
+}
+
+void add_facets(const index::Snapshot& snapshot, const std::vector<Scored>& matches,
+                SearchResults& results) {
+  std::unordered_map<std::string, uint64_t> categories;
+  std::map<int, uint64_t, std::greater<>> years;
+  for (const Scored& entry : matches) {
+    const Segment& segment = *snapshot.segments()[entry.segment].segment;
+    for (const std::string& category : segment.stored(entry.doc).categories) ++categories[category];
+    int32_t date = segment.date(entry.doc);
+    if (date != index::kUnknownDate) {
+      std::chrono::year_month_day day{std::chrono::sys_days{std::chrono::days{date}}};
+      ++years[static_cast<int>(day.year())];
+    }
+  }
+  for (const auto& [category, count] : categories)
+    results.category_facets.push_back({category, count});
+  std::sort(results.category_facets.begin(), results.category_facets.end(),
+            [](const FacetCount& a, const FacetCount& b) {
+              return a.count != b.count ? a.count > b.count : a.value < b.value;
+            });
+  for (const auto& [year, count] : years)
+    results.year_facets.push_back({std::to_string(year), count});
+}
+
+}  // namespace
+
+Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query,
+                             const SearchOptions& options) {
+  SearchResults results;
+  results.notes = query.notes;
+  if (query.arxiv_id) {
+    if (auto location = snapshot.find_paper(*query.arxiv_id)) {
+      results.jumped = true;
+      results.total = 1;
+      if (options.offset == 0 && options.limit > 0)
+        results.hits.push_back(
+            make_hit(snapshot, Scored{0, 0, location->segment, location->doc, true}));
+      return results;
+    }
+  }
+  if (query.groups.empty() && !query.has_filters()) {
+    results.total = 0;
+    if (results.notes.empty()) results.notes.push_back("the query has no words to search for");
+    return results;
+  }
+  Plan plan = make_plan(snapshot, query, options);
+  size_t wanted = options.offset + options.limit;
+  bool need_everything = options.exhaustive || options.facets || options.sort != Sort::kRelevance ||
+                         plan.groups.empty();
+  std::vector<Scored> ranked;
+  if (need_everything) {
+    std::vector<Scored> first_tier;
+    std::vector<Scored> second_tier;
+    uint32_t base = 0;
+    for (size_t s = 0; s < snapshot.segments().size(); ++s) {
+      SegmentSearch segment_search(plan, snapshot.segments()[s], base);
+      all_matches(segment_search, s, plan, first_tier, second_tier);
+      results.scored_documents += segment_search.scored_documents();
+      base += snapshot.segments()[s].segment->doc_count();
+    }
+    results.total = first_tier.size() + second_tier.size();
+    if (options.facets) {
+      std::vector<Scored> everything = first_tier;
+      everything.insert(everything.end(), second_tier.begin(), second_tier.end());
+      add_facets(snapshot, everything, results);
+    }
+    auto order = [&](std::vector<Scored>& tier) {
+      auto key = [&](const Scored& entry) -> int64_t {
+        const Segment& segment = *snapshot.segments()[entry.segment].segment;
+        return options.sort == Sort::kUpvotes ? segment.upvotes(entry.doc)
+                                              : segment.date(entry.doc);
+      };
+      bool by_relevance = options.sort == Sort::kRelevance && !plan.groups.empty();
+      std::sort(tier.begin(), tier.end(), [&](const Scored& a, const Scored& b) {
+        if (!by_relevance) {
+          int64_t key_a = key(a);
+          int64_t key_b = key(b);
+          if (key_a != key_b) return key_a > key_b;
+        }
+        return better(a, b);
+      });
+    };
+    order(first_tier);
+    order(second_tier);
+    ranked = std::move(first_tier);
+    ranked.insert(ranked.end(), second_tier.begin(), second_tier.end());
+  } else {
+    TopK first(wanted);
+    uint32_t base = 0;
+    for (size_t s = 0; s < snapshot.segments().size(); ++s) {
+      SegmentSearch segment_search(plan, snapshot.segments()[s], base);
+      top_all_groups(segment_search, s, plan, first);
+      results.scored_documents += segment_search.scored_documents();
+      base += snapshot.segments()[s].segment->doc_count();
+    }
+    ranked = first.sorted();
+    if (ranked.size() < wanted) {
+      TopK second(wanted - ranked.size());
+      base = 0;
+      for (size_t s = 0; s < snapshot.segments().size(); ++s) {
+        SegmentSearch segment_search(plan, snapshot.segments()[s], base);
+        top_some_groups(segment_search, s, second);
+        results.scored_documents += segment_search.scored_documents();
+        base += snapshot.segments()[s].segment->doc_count();
+      }
+      auto rest = second.sorted();
+      ranked.insert(ranked.end(), rest.begin(), rest.end());
+    }
+  }
+  for (size_t i = options.offset; i < ranked.size() && i < wanted; ++i)
+    results.hits.push_back(make_hit(snapshot, ranked[i]));
+  return results;
+}
+
+Result<SearchResults> search(const index::Snapshot& snapshot, std::string_view query_text,
+                             const SearchOptions& options) {
+  auto query = parse_query(query_text);
+  if (!query) return fail(query.error().message);
+  return search(snapshot, *query, options);
+}
+
+}  // namespace paperboy::search

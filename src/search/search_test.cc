@@ -1,0 +1,253 @@
+#include "search/search.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace paperboy::search {
+namespace {
+
+namespace fs = std::filesystem;
+
+SearchOptions with(size_t limit, Sort sort, bool exhaustive, bool facets, size_t offset) {
+  SearchOptions options;
+  options.limit = limit;
+  options.sort = sort;
+  options.exhaustive = exhaustive;
+  options.facets = facets;
+  options.offset = offset;
+  return options;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "paperboy-search-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Real arXiv listings (cs.CV/cs.CL), a few days' worth, indexed in several segments with
+// some papers replaced and removed so that deletions are exercised too.
+class RealIndex : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    directory_ = new TempDir();
+    auto writer = index::IndexWriter::open(directory_->path(), {.max_buffered_docs = 150});
+    ASSERT_TRUE(writer) << writer.error().message;
+    fs::path data = fs::path(PAPERBOY_SHARED_DATA_DIR) / "arxiv-daily-cs";
+    int line_number = 0;
+    for (const char* day : {"2025-03-19", "2025-03-21", "2025-03-24"}) {
+      std::ifstream in(data / (std::string(day) + ".jsonl"));
+      ASSERT_TRUE(in) << day;
+      std::string line;
+      while (std::getline(in, line)) {
+        auto record = nlohmann::json::parse(line);
+        Paper paper;
+        paper.arxiv_id = record["id"];
+        paper.title = record["title"];
+        paper.abstract = record["summary"];
+        paper.authors = record["authors"].get<std::vector<std::string>>();
+        paper.categories = record["categories"].get<std::vector<std::string>>();
+        paper.feed_day = day;
+        paper.upvotes = (++line_number * 7919) % 97;
+        ids_.push_back(paper.arxiv_id);
+        ASSERT_TRUE((*writer)->add(index::document_from_paper(paper)));
+      }
+      ASSERT_TRUE((*writer)->commit());
+    }
+    for (size_t i = 0; i < ids_.size(); i += 50) (*writer)->remove(ids_[i]);
+    ASSERT_TRUE((*writer)->commit());
+    auto snapshot = index::Snapshot::open(directory_->path());
+    ASSERT_TRUE(snapshot);
+    snapshot_ = new std::shared_ptr<const index::Snapshot>(*snapshot);
+  }
+  static void TearDownTestSuite() {
+    delete snapshot_;
+    delete directory_;
+  }
+
+  static const index::Snapshot& snapshot() { return **snapshot_; }
+
+  static SearchResults run(std::string_view text, SearchOptions options = {}) {
+    auto results = search(snapshot(), text, options);
+    EXPECT_TRUE(results) << text;
+    return results ? *results : SearchResults{};
+  }
+
+  static std::vector<std::string> ids(const SearchResults& results) {
+    std::vector<std::string> out;
+    for (const Hit& hit : results.hits) out.push_back(hit.paper_id);
+    return out;
+  }
+
+  static inline TempDir* directory_ = nullptr;
+  static inline std::shared_ptr<const index::Snapshot>* snapshot_ = nullptr;
+  static inline std::vector<std::string> ids_;
+};
+
+TEST_F(RealIndex, IndexHasSeveralSegmentsAndDeletions) {
+  EXPECT_GT(snapshot().segments().size(), 3u);
+  EXPECT_LT(snapshot().live_count(), snapshot().doc_count());
+}
+
+TEST_F(RealIndex, WandReturnsExactlyTheExhaustiveTopK) {
+  // Queries from real title words: common and rare, one to five words, plus operators.
+  std::vector<std::string> words;
+  for (const auto& view : snapshot().segments())
+    for (uint64_t t = 0; t < view.segment->term_count(); t += 7) {
+      std::string term(view.segment->term(t));
+      if (term.find_first_of("0123456789./-") == std::string::npos) words.push_back(term);
+    }
+  ASSERT_GT(words.size(), 500u);
+  std::mt19937 random(7);
+  std::vector<std::string> queries = {"image",
+                                      "language model",
+                                      "diffusion model image generation",
+                                      "large language models reasoning benchmark",
+                                      "\"vision language\" model",
+                                      "segmentation OR detection",
+                                      "video -diffusion",
+                                      "title:transformer attention",
+                                      "cat:cs.CL language",
+                                      "3d gaussian splatting",
+                                      "multimodal large language model hallucination"};
+  for (int i = 0; i < 120; ++i) {
+    std::string query;
+    int length = 1 + static_cast<int>(random() % 5);
+    for (int w = 0; w < length; ++w) query += words[random() % words.size()] + " ";
+    if (i % 3 == 0) query += "model";  // mixes a common word into rare ones
+    queries.push_back(query);
+  }
+  for (const std::string& query : queries) {
+    for (size_t k : {1u, 10u, 100u}) {
+      SearchOptions fast;
+      fast.limit = k;
+      SearchOptions oracle = fast;
+      oracle.exhaustive = true;
+      auto expected = run(query, oracle);
+      auto actual = run(query, fast);
+      ASSERT_EQ(ids(actual), ids(expected)) << query << " k=" << k;
+      for (size_t h = 0; h < actual.hits.size(); ++h)
+        EXPECT_DOUBLE_EQ(actual.hits[h].score, expected.hits[h].score) << query;
+    }
+  }
+}
+
+TEST_F(RealIndex, WandScoresFarFewerDocumentsThanMatch) {
+  auto fast = run("model image language", with(10, Sort::kRelevance, false, false, 0));
+  auto oracle = run("model image language", with(10, Sort::kRelevance, true, false, 0));
+  ASSERT_GT(*oracle.total, 500u);
+  EXPECT_LT(fast.scored_documents * 2, oracle.scored_documents)
+      << fast.scored_documents << " vs " << oracle.scored_documents;
+}
+
+TEST_F(RealIndex, PapersMatchingEveryWordComeFirst) {
+  auto results = run("gaussian splatting avatar", with(50, Sort::kRelevance, false, false, 0));
+  ASSERT_FALSE(results.hits.empty());
+  EXPECT_TRUE(results.hits.front().matched_all);
+  bool seen_partial = false;
+  for (const Hit& hit : results.hits) {
+    if (!hit.matched_all) seen_partial = true;
+    EXPECT_FALSE(seen_partial && hit.matched_all) << "a full match ranked below a partial one";
+  }
+  EXPECT_TRUE(seen_partial);
+}
+
+TEST_F(RealIndex, PhrasesExclusionsFieldsAndFilters) {
+  auto phrase = run("\"vision transformer\"", with(1000, Sort::kRelevance, true, false, 0));
+  auto loose = run("vision transformer", with(1000, Sort::kRelevance, true, false, 0));
+  ASSERT_FALSE(phrase.hits.empty());
+  EXPECT_LT(phrase.hits.size(), loose.hits.size());
+
+  auto all_diffusion = run("diffusion", with(1000, Sort::kRelevance, true, false, 0));
+  auto without = run("diffusion -video", with(1000, Sort::kRelevance, true, false, 0));
+  auto video = run("diffusion video", with(1000, Sort::kRelevance, true, false, 0));
+  size_t with_video = 0;
+  for (const Hit& hit : video.hits) with_video += hit.matched_all;
+  EXPECT_EQ(without.hits.size(), all_diffusion.hits.size() - with_video);
+
+  auto title_only = run("title:segmentation", with(1000, Sort::kRelevance, true, false, 0));
+  auto anywhere = run("segmentation", with(1000, Sort::kRelevance, true, false, 0));
+  EXPECT_LT(title_only.hits.size(), anywhere.hits.size());
+
+  auto cl = run("cat:cs.CL model", with(1000, Sort::kRelevance, false, true, 0));
+  ASSERT_FALSE(cl.category_facets.empty());
+  for (const FacetCount& facet : cl.category_facets)
+    if (facet.value == "cs.CL") {
+      EXPECT_EQ(facet.count, *cl.total);
+    }
+
+  auto day = run("model before:2025-03-20", with(1000, Sort::kRelevance, false, true, 0));
+  ASSERT_FALSE(day.hits.empty());
+  for (const Hit& hit : day.hits) EXPECT_EQ(hit.date, "2025-03-19");
+  ASSERT_EQ(day.year_facets.size(), 1u);
+  EXPECT_EQ(day.year_facets[0].value, "2025");
+  EXPECT_TRUE(run("model year:2024").hits.empty());
+}
+
+TEST_F(RealIndex, AuthorsAreSearchable) {
+  // The second paper of the first day, by its author's full name.
+  auto results = run("author:\"Lizhi Xiong\"", with(10, Sort::kRelevance, false, false, 0));
+  ASSERT_FALSE(results.hits.empty());
+  EXPECT_EQ(results.hits.front().paper_id, "2503.13576");
+  EXPECT_TRUE(run("author:\"Xiong Lizhi\"").hits.empty());
+}
+
+TEST_F(RealIndex, ArxivIdsJumpToThePaper) {
+  auto results = run("https://arxiv.org/abs/2503.13576v1");
+  EXPECT_TRUE(results.jumped);
+  ASSERT_EQ(ids(results), std::vector<std::string>{"2503.13576"});
+  EXPECT_EQ(results.hits[0].date, "2025-03-19");
+  // A removed paper is not found by id.
+  EXPECT_FALSE(run(ids_[0]).jumped);
+}
+
+TEST_F(RealIndex, SortsByDateAndUpvotes) {
+  auto by_date = run("language", with(200, Sort::kDate, false, false, 0));
+  for (size_t i = 1; i < by_date.hits.size(); ++i)
+    if (by_date.hits[i].matched_all == by_date.hits[i - 1].matched_all) {
+      EXPECT_GE(by_date.hits[i - 1].date, by_date.hits[i].date);
+    }
+  auto by_votes = run("language", with(200, Sort::kUpvotes, false, false, 0));
+  for (size_t i = 1; i < by_votes.hits.size(); ++i)
+    EXPECT_GE(by_votes.hits[i - 1].upvotes, by_votes.hits[i].upvotes);
+  auto filter_only = run("cat:cs.GR", with(5, Sort::kRelevance, false, false, 0));
+  EXPECT_FALSE(filter_only.hits.empty());
+}
+
+TEST_F(RealIndex, PagesAreSlicesOfTheRanking) {
+  auto all = run("image segmentation", with(30, Sort::kRelevance, false, false, 0));
+  auto second_page = run("image segmentation", with(10, Sort::kRelevance, false, false, 10));
+  ASSERT_EQ(all.hits.size(), 30u);
+  std::vector<std::string> all_ids = ids(all);
+  EXPECT_EQ(ids(second_page), std::vector<std::string>(all_ids.begin() + 10, all_ids.begin() + 20));
+}
+
+TEST_F(RealIndex, OddQueriesGiveSensibleResults) {
+  EXPECT_TRUE(run("").hits.empty());
+  auto stop_words = run("the of and");
+  EXPECT_TRUE(stop_words.hits.empty());
+  EXPECT_FALSE(stop_words.notes.empty());
+  EXPECT_FALSE(run("\"vision language").hits.empty());
+  EXPECT_FALSE(run("OR model OR").hits.empty());
+  std::string huge;
+  while (huge.size() < 10'000) huge += "segmentation model \xff\x01 ";
+  EXPECT_FALSE(run(huge).hits.empty());
+  EXPECT_FALSE(search(snapshot(), "model after:tomorrow", {}));
+}
+
+}  // namespace
+}  // namespace paperboy::search
