@@ -22,10 +22,16 @@ enum class Format {
   hf_daily,        // huggingface.co/api/daily_papers JSON
   canonical,       // paperboy's own JSON Lines (docs/formats.md)
   page_text,       // plain-text capture of a Daily Papers listing page
+  arxiv_listing,   // daily arXiv listing JSON Lines (id, authors, title, categories, summary)
 };
 
+// "arxiv-snapshot", "arxiv-atom", "oai-pmh", "hf-daily", "canonical", "page-text",
+// "arxiv-listing"; parse_format also accepts the enum spelling ("arxiv_snapshot").
 std::string_view format_name(Format format);
 std::optional<Format> parse_format(std::string_view name);
+
+// Records (JSON lines, XML records) larger than this are rejected without being held in memory.
+inline constexpr size_t kDefaultMaxRecordBytes = size_t{8} << 20;
 
 // A record the importer could not turn into a paper. `line` is 1-based (the line where the
 // record starts, or the line of the XML element); the rest of the file is still read.
@@ -48,6 +54,11 @@ struct ImportOptions {
   std::optional<Format> format;  // nullopt: detect from content
   // Day a record enters the feed when the source gives none (e.g. arXiv listings by file date).
   std::string default_feed_day;
+  // page_text: year of dates the page shows without one (the capture's year). 0 infers it: a
+  // YYYY-MM-DD in the file name, else one more than the newest year the page shows (the page
+  // prints a year only for dates before the capture's year), else the current year.
+  int capture_year = 0;
+  size_t max_record_bytes = kDefaultMaxRecordBytes;
 };
 
 // Reads one file. Record-level problems go to sink.on_rejection; file-level problems (unreadable,
