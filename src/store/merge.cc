@@ -1,5 +1,6 @@
 // The merge rules of store.h, shared by every backend.
 #include "core/date.h"
+#include "store/fast_keys.h"
 #include "store/store.h"
 
 namespace paperboy::store {
@@ -128,6 +129,28 @@ std::optional<std::chrono::sys_seconds> entered_feed_at(const Paper& paper) {
     if (!day->empty())
       if (auto parsed = parse_date(*day)) return std::chrono::sys_seconds{*parsed};
   return std::nullopt;
+}
+
+std::string fast_title_key(std::string_view title) {
+  std::string key;
+  key.reserve(title.size());
+  bool pending_space = false;
+  for (char c : title) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x80) return title_key(title);
+    if ((byte >= 'a' && byte <= 'z') || (byte >= '0' && byte <= '9')) {
+      if (pending_space && !key.empty()) key.push_back(' ');
+      pending_space = false;
+      key.push_back(c);
+    } else if (byte >= 'A' && byte <= 'Z') {
+      if (pending_space && !key.empty()) key.push_back(' ');
+      pending_space = false;
+      key.push_back(static_cast<char>(byte - 'A' + 'a'));
+    } else {
+      pending_space = true;
+    }
+  }
+  return key;
 }
 
 }  // namespace paperboy::store

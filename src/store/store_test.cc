@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/date.h"
+#include "store/fast_keys.h"
 
 namespace paperboy::store {
 namespace {
@@ -654,6 +655,26 @@ TEST_F(FeedQueries, SelectsUpvotedPapersByEntryTimeAndFloor) {
             (Ids{"2501.00001", "2501.00003"}));
   EXPECT_EQ(ids(store_->upvoted_papers(at("2025-01-01"), at("2025-02-01"), 8)),
             (Ids{"2501.00001", "2501.00004"}));
+}
+
+TEST(FastTitleKey, EqualsTitleKeyOnEveryAsciiCharacterAndRealTitles) {
+  for (int c = 0; c < 128; ++c) {
+    const std::string title = std::string("A") + static_cast<char>(c) + "b" + static_cast<char>(c);
+    EXPECT_EQ(fast_title_key(title), title_key(title)) << "character " << c;
+  }
+  std::vector<std::string> titles = {"", "  --  ", "Caf\xC3\xA9 R\xC3\xA9sum\xC3\xA9",
+                                     "\xEF\xBC\xA1\xEF\xBC\xA2\xEF\xBC\xA3 (full width)"};
+  const fs::path data(PAPERBOY_SHARED_DATA_DIR);
+  for (const char* file :
+       {"seed/papers.jsonl", "arxiv-snapshot-sample/arxiv-metadata-oai-snapshot.json"}) {
+    std::ifstream in(data / file);
+    ASSERT_TRUE(in) << file;
+    for (std::string line; std::getline(in, line);)
+      titles.push_back(nlohmann::json::parse(line).value("title", ""));
+  }
+  ASSERT_GT(titles.size(), 300u);
+  for (const std::string& title : titles)
+    EXPECT_EQ(fast_title_key(title), title_key(title)) << title;
 }
 
 TEST(EnteredFeedAt, PrefersSubmissionThenFeedDayThenPublication) {
