@@ -10,7 +10,7 @@ packages=(
   libsimdjson-dev libpugixml-dev nlohmann-json3-dev libutf8proc-dev libstemmer-dev
   libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libssl-dev libkainjow-mustache-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libxapian-dev
   curl python3 nodejs npm bc time
 )
 

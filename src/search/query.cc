@@ -235,4 +235,11 @@ Result<Query> parse_query(std::string_view raw_text) {
   return query;
 }
 
+Query plain_query(std::string_view text) {
+  Query query;
+  query.groups = groups_of(text::sanitize_utf8(text), /*quoted=*/false, Scope::kAll);
+  if (query.groups.size() > kMaxGroups) query.groups.resize(kMaxGroups);
+  return query;
+}
+
 }  // namespace paperboy::search

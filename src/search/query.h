@@ -58,4 +58,8 @@ inline constexpr size_t kMaxGroups = 64;
 
 Result<Query> parse_query(std::string_view text);
 
+// Every word of `text` as a free word, with no operators: for benchmark questions and other
+// text that is not written in the query language.
+Query plain_query(std::string_view text);
+
 }  // namespace paperboy::search
