@@ -1,0 +1,397 @@
+#include "web/pages.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <kainjow/mustache.hpp>
+#include <map>
+
+#include "core/date.h"
+#include "web/assets.h"
+#include "web/periods.h"
+
+namespace paperboy::web {
+
+namespace {
+
+namespace mustache = kainjow::mustache;
+using std::chrono::sys_days;
+
+constexpr size_t kExcerptBytes = 260;
+constexpr size_t kAuthorsNamedOnCards = 3;
+constexpr size_t kCategoryChips = 12;
+
+// Mustache treats any string, even an empty one, as a true section; only set what exists.
+void set_nonempty(mustache::data& object, const std::string& key, const std::string& value) {
+  if (!value.empty()) object.set(key, value);
+}
+
+std::string render(std::string_view text, const mustache::data& data) {
+  mustache::mustache tmpl{std::string(text)};
+  return tmpl.render(data);
+}
+
+bool is_utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+// The opening of an abstract, cut at a word boundary and never inside a UTF-8 sequence.
+std::string excerpt(const std::string& text) {
+  if (text.size() <= kExcerptBytes) return text;
+  size_t cut = text.rfind(' ', kExcerptBytes);
+  if (cut == std::string::npos || cut < kExcerptBytes / 2) {
+    cut = kExcerptBytes;
+    while (cut > 0 && is_utf8_continuation(text[cut])) --cut;
+  }
+  return text.substr(0, cut) + "…";
+}
+
+// Percent-encodes for a URL path, keeping '/' so old-style ids like "hep-th/9901001" stay readable.
+std::string path_encode(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '/') {
+      out.push_back(c);
+    } else {
+      out += url_encode(std::string_view(&c, 1));
+    }
+  }
+  return out;
+}
+
+std::string paper_path(const Paper& paper) { return "/papers/" + path_encode(paper_id(paper)); }
+
+std::string authors_line(const Paper& paper, size_t named) {
+  const size_t count = paper.authors.empty() ? static_cast<size_t>(std::max(paper.author_count, 0))
+                                             : paper.authors.size();
+  if (paper.authors.empty() || paper.authors.size() > named) {
+    if (count == 0) return {};
+    return std::to_string(count) + (count == 1 ? " author" : " authors");
+  }
+  std::string line;
+  for (size_t i = 0; i < paper.authors.size(); ++i) {
+    if (i > 0) line += i + 1 == paper.authors.size() ? " and " : ", ";
+    line += paper.authors[i];
+  }
+  return line;
+}
+
+mustache::data links(const Paper& paper) {
+  mustache::data list{mustache::data::type::list};
+  auto add = [&list](const char* label, const char* kind, const std::string& url) {
+    std::string safe = safe_link(url);
+    if (safe.empty()) return;
+    mustache::data link;
+    link.set("label", label);
+    link.set("kind", kind);
+    link.set("url", safe);
+    list.push_back(link);
+  };
+  add("arXiv", "arxiv", abs_url(paper));
+  add("PDF", "pdf", pdf_url(paper));
+  add("Code", "code", paper.code_url);
+  add("Project page", "project", paper.project_url);
+  if (!paper.doi.empty()) add("DOI", "doi", "https://doi.org/" + paper.doi);
+  return list;
+}
+
+std::string readable_date(const std::string& iso) {
+  auto day = parse_date(iso);
+  if (!day) return iso;
+  const std::chrono::year_month_day ymd{*day};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%u %s %d", static_cast<unsigned>(ymd.day()),
+                kMonths[static_cast<unsigned>(ymd.month()) - 1], static_cast<int>(ymd.year()));
+  return buffer;
+}
+
+// `base` lists a period; categories link to the same period filtered to them.
+// `show_day`: cards in a list that spans several feed days say which day each paper came.
+mustache::data card(const Paper& paper, size_t rank, const std::string& base, bool show_day) {
+  mustache::data data;
+  data.set("rank", std::to_string(rank));
+  data.set("url", paper_path(paper));
+  data.set("title", paper.title);
+  set_nonempty(data, "authors", authors_line(paper, kAuthorsNamedOnCards));
+  data.set("upvotes", std::to_string(paper.upvotes));
+  set_nonempty(data, "excerpt",
+               excerpt(paper.ai_summary.empty() ? paper.abstract : paper.ai_summary));
+  set_nonempty(data, "submitted_by", paper.submitted_by);
+  set_nonempty(data, "organization", paper.organization);
+  if (paper.num_comments > 0) data.set("comments", std::to_string(paper.num_comments));
+  if (show_day && !paper.feed_day.empty()) data.set("feed_day", readable_date(paper.feed_day));
+  mustache::data categories{mustache::data::type::list};
+  for (const std::string& category : paper.categories) {
+    mustache::data chip;
+    chip.set("name", category);
+    chip.set("url", base + "?category=" + url_encode(category));
+    categories.push_back(chip);
+  }
+  if (!paper.categories.empty()) data.set("categories", categories);
+  mustache::data paper_links = links(paper);
+  if (!paper_links.is_empty_list()) data.set("links", paper_links);
+  return data;
+}
+
+const char* sort_name(feed::SortOrder sort) {
+  switch (sort) {
+    case feed::SortOrder::date:
+      return "date";
+    case feed::SortOrder::trending:
+      return "trending";
+    case feed::SortOrder::upvotes:
+      break;
+  }
+  return "upvotes";
+}
+
+std::string query_string(const std::string& category, feed::SortOrder sort) {
+  std::string query;
+  if (!category.empty()) query += "category=" + url_encode(category);
+  if (sort != feed::SortOrder::upvotes) {
+    query += (query.empty() ? "" : "&");
+    query += std::string("sort=") + sort_name(sort);
+  }
+  return query.empty() ? query : "?" + query;
+}
+
+// The newest feed day among `papers`, so "Day" from a week or month view lands on papers.
+sys_days newest_feed_day(const std::vector<Paper>& papers, sys_days fallback) {
+  std::optional<sys_days> newest;
+  for (const Paper& paper : papers) {
+    auto day = parse_date(paper.feed_day);
+    if (day && (!newest || *day > *newest)) newest = day;
+  }
+  return newest.value_or(fallback);
+}
+
+mustache::data category_chips(const std::vector<Paper>& papers, const std::string& base,
+                              feed::SortOrder sort) {
+  std::map<std::string, int> counts;
+  for (const Paper& paper : papers) {
+    for (const std::string& category : paper.categories) ++counts[category];
+  }
+  std::vector<std::pair<std::string, int>> ranked(counts.begin(), counts.end());
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (ranked.size() > kCategoryChips) ranked.resize(kCategoryChips);
+  mustache::data list{mustache::data::type::list};
+  for (const auto& [name, count] : ranked) {
+    mustache::data chip;
+    chip.set("name", name);
+    chip.set("count", std::to_string(count));
+    chip.set("url", base + query_string(name, sort));
+    list.push_back(chip);
+  }
+  return list;
+}
+
+}  // namespace
+
+std::string url_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0x0F]);
+    }
+  }
+  return out;
+}
+
+std::string safe_link(std::string_view url) {
+  auto starts_with_nocase = [url](std::string_view prefix) {
+    if (url.size() <= prefix.size()) return false;
+    for (size_t i = 0; i < prefix.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(url[i])) != prefix[i]) return false;
+    }
+    return true;
+  };
+  if (!starts_with_nocase("https://") && !starts_with_nocase("http://")) return {};
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20) return {};  // no spaces or control characters
+  }
+  return std::string(url);
+}
+
+Result<Pages> Pages::load() {
+  Pages pages;
+  const std::pair<std::string_view*, const char*> templates[] = {
+      {&pages.layout_, "templates/layout.mustache"},
+      {&pages.feed_, "templates/feed.mustache"},
+      {&pages.card_, "templates/card.mustache"},
+      {&pages.paper_, "templates/paper.mustache"},
+      {&pages.trending_, "templates/trending.mustache"},
+      {&pages.error_, "templates/error.mustache"},
+      {&pages.empty_, "templates/empty.mustache"}};
+  for (const auto& [slot, name] : templates) {
+    auto text = find_embedded_file(name);
+    if (!text) return fail(std::string("web: template ") + name + " is not embedded");
+    mustache::mustache parsed{std::string(*text)};
+    if (!parsed.is_valid())
+      return fail(std::string("web: ") + name + ": " + parsed.error_message());
+    *slot = *text;
+  }
+  return pages;
+}
+
+namespace {
+
+std::string in_layout(std::string_view layout, const std::string& title, const std::string& nav,
+                      const std::string& content) {
+  mustache::data data;
+  data.set("title", title);
+  data.set("content", content);
+  data.set("nav_" + nav, true);
+  return render(layout, data);
+}
+
+}  // namespace
+
+std::string Pages::feed(const FeedView& view) const {
+  const feed::FeedPage& page = view.page;
+  const std::string base = period_path(page.period, view.day);
+  const std::string query = query_string(view.category, view.sort);
+  const std::string card_text(card_);
+
+  mustache::data data;
+  data.set("heading", period_title(page.period, view.day));
+  data.set("count", std::to_string(page.papers.size()));
+  data.set("count_label", page.papers.size() == 1 ? "paper" : "papers");
+
+  const sys_days day_tab =
+      page.period == feed::Period::day ? view.day : newest_feed_day(page.papers, view.day);
+  mustache::data tabs{mustache::data::type::list};
+  for (auto [period, label] :
+       {std::pair{feed::Period::day, "Day"}, std::pair{feed::Period::week, "Week"},
+        std::pair{feed::Period::month, "Month"}}) {
+    mustache::data tab;
+    tab.set("label", label);
+    tab.set("url", period_path(period, period == feed::Period::day ? day_tab : view.day) + query);
+    tab.set("active", period == page.period);
+    tabs.push_back(tab);
+  }
+  data.set("tabs", tabs);
+
+  auto neighbour = [&](const std::string& iso, const char* url_key, const char* label_key) {
+    auto day = parse_date(iso);
+    if (!day) return;
+    data.set(url_key, period_path(page.period, *day) + query);
+    data.set(label_key, period_label(page.period, *day));
+  };
+  neighbour(page.previous, "previous_url", "previous_label");
+  neighbour(page.next, "next_url", "next_label");
+
+  mustache::data sorts{mustache::data::type::list};
+  for (auto sort : {feed::SortOrder::upvotes, feed::SortOrder::trending, feed::SortOrder::date}) {
+    mustache::data option;
+    const std::string name = sort_name(sort);
+    option.set("label", sort == feed::SortOrder::date       ? "Newest"
+                        : sort == feed::SortOrder::trending ? "Trending"
+                                                            : "Most upvoted");
+    option.set("url", base + query_string(view.category, sort));
+    option.set("active", sort == view.sort);
+    sorts.push_back(option);
+  }
+  data.set("sorts", sorts);
+
+  if (!view.category.empty()) {
+    data.set("category", view.category);
+    data.set("clear_category_url", base + query_string({}, view.sort));
+  } else {
+    mustache::data chips = category_chips(page.papers, base, view.sort);
+    if (!chips.is_empty_list()) data.set("category_chips", chips);
+  }
+
+  mustache::data cards{mustache::data::type::list};
+  size_t rank = 0;
+  for (const Paper& paper : page.papers)
+    cards.push_back(card(paper, ++rank, base, page.period != feed::Period::day));
+  if (!page.papers.empty()) data.set("papers", cards);
+  data.set("card", mustache::partial([&card_text] { return card_text; }));
+
+  const std::string title =
+      period_title(page.period, view.day) + (view.category.empty() ? "" : " · " + view.category);
+  return in_layout(layout_, title, "daily", render(feed_, data));
+}
+
+std::string Pages::empty_feed() const {
+  return in_layout(layout_, "Daily papers", "daily", render(empty_, mustache::data{}));
+}
+
+std::string Pages::paper(const Paper& paper) const {
+  mustache::data data;
+  data.set("id", paper_id(paper));
+  data.set("title", paper.title);
+  data.set("upvotes", std::to_string(paper.upvotes));
+  set_nonempty(data, "abstract", paper.abstract);
+  mustache::data authors{mustache::data::type::list};
+  for (const std::string& name : paper.authors) authors.push_back(mustache::data("name", name));
+  if (!paper.authors.empty()) {
+    data.set("authors", authors);
+    data.set("has_authors", true);
+  } else {
+    set_nonempty(data, "author_count", authors_line(paper, 0));
+  }
+  if (!paper.published.empty()) data.set("published", readable_date(paper.published));
+  if (!paper.updated.empty() && paper.updated != paper.published) {
+    data.set("updated", readable_date(paper.updated));
+  }
+  if (auto day = parse_date(paper.feed_day)) {
+    data.set("feed_day", readable_date(paper.feed_day));
+    data.set("feed_day_url", period_path(feed::Period::day, *day));
+  }
+  if (paper.version > 0) data.set("version", std::to_string(paper.version));
+  mustache::data categories{mustache::data::type::list};
+  for (const std::string& category : paper.categories) {
+    mustache::data chip;
+    chip.set("name", category);
+    chip.set("url", "/?category=" + url_encode(category));
+    categories.push_back(chip);
+  }
+  if (!paper.categories.empty()) data.set("categories", categories);
+  mustache::data paper_links = links(paper);
+  if (!paper_links.is_empty_list()) data.set("links", paper_links);
+  if (paper.github_stars > 0) data.set("github_stars", std::to_string(paper.github_stars));
+  set_nonempty(data, "comments", paper.comments);
+  set_nonempty(data, "journal_ref", paper.journal_ref);
+  set_nonempty(data, "license", safe_link(paper.license));
+  set_nonempty(data, "license_text", safe_link(paper.license).empty() ? paper.license : "");
+  set_nonempty(data, "submitted_by", paper.submitted_by);
+  set_nonempty(data, "organization", paper.organization);
+  if (paper.num_comments > 0) data.set("num_comments", std::to_string(paper.num_comments));
+  set_nonempty(data, "ai_summary", paper.ai_summary);
+  mustache::data keywords{mustache::data::type::list};
+  for (const std::string& keyword : paper.ai_keywords)
+    keywords.push_back(mustache::data("name", keyword));
+  if (!paper.ai_keywords.empty()) data.set("keywords", keywords);
+  data.set("api_url", "/api/papers/" + path_encode(paper_id(paper)));
+  return in_layout(layout_, paper.title, "paper", render(paper_, data));
+}
+
+std::string Pages::trending(const std::vector<Paper>& papers) const {
+  const std::string card_text(card_);
+  mustache::data data;
+  mustache::data cards{mustache::data::type::list};
+  size_t rank = 0;
+  for (const Paper& paper : papers) cards.push_back(card(paper, ++rank, "/", true));
+  if (!papers.empty()) data.set("papers", cards);
+  data.set("card", mustache::partial([&card_text] { return card_text; }));
+  return in_layout(layout_, "Trending papers", "trending", render(trending_, data));
+}
+
+std::string Pages::error(int status, std::string_view heading, std::string_view detail) const {
+  mustache::data data;
+  data.set("status", std::to_string(status));
+  data.set("heading", std::string(heading));
+  set_nonempty(data, "detail", std::string(detail));
+  return in_layout(layout_, std::string(heading), "error", render(error_, data));
+}
+
+}  // namespace paperboy::web

@@ -1,0 +1,582 @@
+#include "web/server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "core/date.h"
+#include "feed/feed.h"
+#include "web/assets.h"
+#include "web/hf_json.h"
+#include "web/pages.h"
+#include "web/periods.h"
+
+namespace paperboy::web {
+
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+using std::chrono::sys_days;
+
+constexpr size_t kDefaultApiLimit = 50;
+constexpr size_t kMaxApiLimit = 100;
+constexpr size_t kMaxApiPage = 100000;
+constexpr size_t kTrendingPageSize = 30;
+constexpr size_t kMaxCategoryLength = 40;
+
+constexpr const char* kHtml = "text/html; charset=utf-8";
+constexpr const char* kJson = "application/json; charset=utf-8";
+
+// Everything is served by us: scripts and fonts from 'self' only. KaTeX sets inline styles on
+// the elements it renders, hence 'unsafe-inline' for styles (never for scripts).
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+// A parsed period from a URL or query parameter.
+struct PeriodChoice {
+  feed::Period period = feed::Period::day;
+  sys_days day{};
+};
+
+std::optional<std::string> query_param(const Request& request, const char* name) {
+  if (!request.has_param(name)) return std::nullopt;
+  return request.get_param_value(name);
+}
+
+void send_json(Response& response, int status, const json& body) {
+  response.status = status;
+  response.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
+}
+
+void send_json_error(Response& response, int status, const std::string& message) {
+  send_json(response, status, json{{"error", message}});
+}
+
+bool is_api_path(const std::string& path) {
+  return path.starts_with("/api/") || path == "/api" || path == "/healthz";
+}
+
+// Parses a whole decimal number in [0, max]; nullopt for anything else.
+std::optional<size_t> parse_count(const std::string& text, size_t max) {
+  size_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc() || stop != end || value > max) return std::nullopt;
+  return value;
+}
+
+Result<PeriodChoice> parse_period(feed::Period period, const std::string& name,
+                                  const std::string& text) {
+  std::optional<sys_days> day;
+  const char* expected = "YYYY-MM-DD";
+  switch (period) {
+    case feed::Period::day:
+      day = parse_iso_day(text);
+      break;
+    case feed::Period::week:
+      day = parse_iso_week(text);
+      expected = "YYYY-Www, an ISO week such as 2026-W34";
+      break;
+    case feed::Period::month:
+      day = parse_year_month(text);
+      expected = "YYYY-MM";
+      break;
+  }
+  if (!day) return fail(name + ": expected " + expected + ", got '" + text + "'");
+  return PeriodChoice{period, *day};
+}
+
+bool valid_category(const std::string& category) {
+  if (category.empty() || category.size() > kMaxCategoryLength) return false;
+  return std::all_of(category.begin(), category.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+  });
+}
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Orders an all-time list (the API's submitter query without a period) as load_feed orders a
+// period (feed.h): by upvotes, by feed day, or by trending score, ties broken alike.
+void sort_papers(std::vector<Paper>& papers, feed::SortOrder sort) {
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  struct Keyed {
+    double score;
+    std::chrono::sys_seconds entered;
+    Paper paper;
+  };
+  std::vector<Keyed> keyed;
+  keyed.reserve(papers.size());
+  for (Paper& paper : papers) {
+    const double score = sort == feed::SortOrder::trending ? feed::trending_score(paper, now) : 0;
+    const auto entered = store::entered_feed_at(paper).value_or(std::chrono::sys_seconds{});
+    keyed.push_back(Keyed{score, entered, std::move(paper)});
+  }
+  auto by_upvotes = [](const Keyed& a, const Keyed& b) {
+    if (a.paper.upvotes != b.paper.upvotes) return a.paper.upvotes > b.paper.upvotes;
+    if (a.entered != b.entered) return a.entered > b.entered;
+    return paper_id(a.paper) < paper_id(b.paper);
+  };
+  std::sort(keyed.begin(), keyed.end(), [&](const Keyed& a, const Keyed& b) {
+    if (sort == feed::SortOrder::trending && a.score != b.score) return a.score > b.score;
+    if (sort == feed::SortOrder::date) {
+      if (a.paper.feed_day != b.paper.feed_day) return a.paper.feed_day > b.paper.feed_day;
+      if (a.entered != b.entered) return a.entered > b.entered;
+    }
+    return by_upvotes(a, b);
+  });
+  for (size_t i = 0; i < keyed.size(); ++i) papers[i] = std::move(keyed[i].paper);
+}
+
+const char* reason_heading(int status) {
+  switch (status) {
+    case 400:
+      return "Bad request";
+    case 404:
+      return "Page not found";
+    case 405:
+      return "Method not allowed";
+    case 413:
+      return "Request body too large";
+    case 414:
+      return "Address too long";
+    default:
+      return status >= 500 ? "Something went wrong" : "Request failed";
+  }
+}
+
+std::string content_type_for(std::string_view name) {
+  if (name.ends_with(".css")) return "text/css; charset=utf-8";
+  if (name.ends_with(".js")) return "text/javascript; charset=utf-8";
+  if (name.ends_with(".svg")) return "image/svg+xml";
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+struct Server::State {
+  State(store::Store& store, ServerOptions options, Pages pages)
+      : store(store), options(std::move(options)), pages(std::move(pages)) {}
+
+  store::Store& store;
+  ServerOptions options;
+  Pages pages;
+  httplib::Server http;
+  int port = 0;
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> running{false};
+
+  void send_page(Response& response, int status, std::string body) {
+    response.status = status;
+    response.set_content(std::move(body), kHtml);
+  }
+
+  void send_error_page(Response& response, int status, std::string_view detail) {
+    send_page(response, status, pages.error(status, reason_heading(status), detail));
+  }
+
+  // A store failure: logged in full, shown to the visitor without internals.
+  void send_store_failure(const Request& request, Response& response, const Error& error) {
+    spdlog::error("web: {} {}: {}", request.method, request.path, error.message);
+    const char* detail = "The paper store could not answer. Please try again in a moment.";
+    if (is_api_path(request.path)) {
+      send_json_error(response, 500, std::string("internal error: ") + detail);
+    } else {
+      send_error_page(response, 500, detail);
+    }
+  }
+
+  // ?category= and ?sort= of the HTML feed pages.
+  Result<FeedView> feed_view_options(const Request& request) {
+    FeedView view;
+    if (auto category = query_param(request, "category")) {
+      if (!valid_category(*category)) {
+        return fail("category: expected an arXiv category such as cs.CL, got '" + *category + "'");
+      }
+      view.category = *category;
+    }
+    if (auto sort = query_param(request, "sort")) {
+      if (*sort == "upvotes") {
+        view.sort = feed::SortOrder::upvotes;
+      } else if (*sort == "date") {
+        view.sort = feed::SortOrder::date;
+      } else if (*sort == "trending") {
+        view.sort = feed::SortOrder::trending;
+      } else {
+        return fail("sort: expected upvotes, date or trending, got '" + *sort + "'");
+      }
+    }
+    return view;
+  }
+
+  void feed_page(const Request& request, Response& response, PeriodChoice choice) {
+    auto view = feed_view_options(request);
+    if (!view) return send_error_page(response, 400, view.error().message);
+    feed::FeedQuery query;
+    query.period = choice.period;
+    query.date = choice.day;
+    query.category = view->category;
+    query.sort = view->sort;
+    auto page = feed::load_feed(store, query);
+    if (!page) return send_store_failure(request, response, page.error());
+    view->page = std::move(*page);
+    view->day = choice.day;
+    send_page(response, 200, pages.feed(*view));
+  }
+
+  void home(const Request& request, Response& response) {
+    auto latest = feed::latest_feed_day(store, today());
+    if (!latest) return send_store_failure(request, response, latest.error());
+    if (!latest->has_value()) return send_page(response, 200, pages.empty_feed());
+    auto day = parse_date(**latest);
+    if (!day) {
+      return send_store_failure(request, response,
+                                Error{"feed day '" + **latest + "' is not a date"});
+    }
+    feed_page(request, response, PeriodChoice{feed::Period::day, *day});
+  }
+
+  void period_page(const Request& request, Response& response, feed::Period period) {
+    auto choice = parse_period(period, "the address", request.matches[1].str());
+    if (!choice) return send_error_page(response, 404, choice.error().message);
+    feed_page(request, response, *choice);
+  }
+
+  // /papers?date=...|week=...|month=... moves to the clean address of that period.
+  void papers_query(const Request& request, Response& response) {
+    std::string target = "/";
+    for (auto [name, period] :
+         {std::pair{"date", feed::Period::day}, std::pair{"week", feed::Period::week},
+          std::pair{"month", feed::Period::month}}) {
+      auto value = query_param(request, name);
+      if (!value) continue;
+      auto choice = parse_period(period, name, *value);
+      if (!choice) return send_error_page(response, 400, choice.error().message);
+      target = period_path(period, choice->day);
+    }
+    std::string query;
+    for (const char* name : {"category", "sort"}) {
+      if (auto value = query_param(request, name)) {
+        query += (query.empty() ? "?" : "&") + std::string(name) + "=" + url_encode(*value);
+      }
+    }
+    response.set_redirect(target + query, 302);
+  }
+
+  void paper_page(const Request& request, Response& response) {
+    const std::string id = request.matches[1].str();
+    auto found = store.find(id);
+    if (!found) return send_store_failure(request, response, found.error());
+    if (!found->has_value()) {
+      return send_error_page(response, 404, "No paper with the id '" + id + "' is in the store.");
+    }
+    send_page(response, 200, pages.paper(**found));
+  }
+
+  void trending_page(const Request& request, Response& response) {
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto papers = feed::trending(store, now, kTrendingPageSize);
+    if (!papers) return send_store_failure(request, response, papers.error());
+    send_page(response, 200, pages.trending(*papers));
+  }
+
+  // The papers /api/daily_papers lists, in order: the period's feed (the latest feed day when
+  // no period is given), or a submitter's papers from the whole feed.
+  Result<std::vector<Paper>> daily_papers(std::optional<PeriodChoice> period,
+                                          const std::optional<std::string>& submitter,
+                                          feed::SortOrder sort) {
+    std::vector<Paper> papers;
+    if (!period && submitter) {
+      auto all = store.feed_papers("0000-01-01", "9999-12-31");
+      if (!all) return fail(all.error().message);
+      papers = std::move(*all);
+      sort_papers(papers, sort);
+    } else {
+      if (!period) {
+        auto latest = feed::latest_feed_day(store, today());
+        if (!latest) return fail(latest.error().message);
+        if (!latest->has_value()) return papers;
+        auto day = parse_date(**latest);
+        if (!day) return fail("feed day '" + **latest + "' is not a date");
+        period = PeriodChoice{feed::Period::day, *day};
+      }
+      feed::FeedQuery query;
+      query.period = period->period;
+      query.date = period->day;
+      query.sort = sort;
+      auto loaded = feed::load_feed(store, query);
+      if (!loaded) return fail(loaded.error().message);
+      papers = std::move(loaded->papers);
+    }
+    if (submitter) {
+      std::erase_if(papers, [&](const Paper& paper) {
+        return !equal_ignoring_case(paper.submitted_by, *submitter);
+      });
+    }
+    return papers;
+  }
+
+  void api_daily_papers(const Request& request, Response& response) {
+    std::optional<PeriodChoice> period;
+    for (auto [name, kind] :
+         {std::pair{"date", feed::Period::day}, std::pair{"week", feed::Period::week},
+          std::pair{"month", feed::Period::month}}) {
+      auto value = query_param(request, name);
+      if (!value) continue;
+      if (period)
+        return send_json_error(response, 400, "date, week, month: give at most one of them");
+      auto choice = parse_period(kind, name, *value);
+      if (!choice) return send_json_error(response, 400, choice.error().message);
+      period = *choice;
+    }
+    feed::SortOrder sort = feed::SortOrder::upvotes;
+    if (auto value = query_param(request, "sort")) {
+      if (*value == "publishedAt") {
+        sort = feed::SortOrder::date;
+      } else if (*value == "trending") {
+        sort = feed::SortOrder::trending;
+      } else if (*value == "upvotes") {
+        sort = feed::SortOrder::upvotes;
+      } else {
+        return send_json_error(
+            response, 400, "sort: expected publishedAt, trending or upvotes, got '" + *value + "'");
+      }
+    }
+    size_t page = 0;
+    if (auto value = query_param(request, "p")) {
+      auto parsed = parse_count(*value, kMaxApiPage);
+      if (!parsed) {
+        return send_json_error(response, 400,
+                               "p: expected a page number from 0 to " +
+                                   std::to_string(kMaxApiPage) + ", got '" + *value + "'");
+      }
+      page = *parsed;
+    }
+    size_t limit = kDefaultApiLimit;
+    if (auto value = query_param(request, "limit")) {
+      auto parsed = parse_count(*value, kMaxApiLimit);
+      if (!parsed || *parsed == 0) {
+        return send_json_error(response, 400,
+                               "limit: expected a number from 1 to " +
+                                   std::to_string(kMaxApiLimit) + ", got '" + *value + "'");
+      }
+      limit = *parsed;
+    }
+    const std::optional<std::string> submitter = query_param(request, "submitter");
+    if (submitter && submitter->empty()) {
+      return send_json_error(response, 400, "submitter: expected a user name, got an empty value");
+    }
+
+    auto papers = daily_papers(period, submitter, sort);
+    if (!papers) return send_store_failure(request, response, papers.error());
+    json entries = json::array();
+    const size_t first = std::min(papers->size(), page * limit);
+    const size_t last = std::min(papers->size(), first + limit);
+    for (size_t i = first; i < last; ++i) entries.push_back(hf_daily_entry((*papers)[i]));
+    send_json(response, 200, entries);
+  }
+
+  void api_paper(const Request& request, Response& response) {
+    const std::string id = request.matches[1].str();
+    auto found = store.find(id);
+    if (!found) return send_store_failure(request, response, found.error());
+    if (!found->has_value()) return send_json_error(response, 404, "paper '" + id + "' not found");
+    send_json(response, 200, hf_paper(**found));
+  }
+
+  void health(const Request& request, Response& response) {
+    auto stats = store.stats();
+    if (!stats) {
+      spdlog::error("web: {} {}: {}", request.method, request.path, stats.error().message);
+      return send_json(response, 500, json{{"status", "error"}, {"error", "store unavailable"}});
+    }
+    send_json(response, 200,
+              json{{"status", "ok"},
+                   {"papers", stats->papers},
+                   {"papers_in_feed", stats->papers_in_feed},
+                   {"feed_days", stats->feed_days},
+                   {"last_feed_day",
+                    stats->last_feed_day.empty() ? json(nullptr) : json(stats->last_feed_day)}});
+  }
+
+  void embedded_static(const Request& request, Response& response) {
+    const std::string name = "static/" + request.matches[1].str();
+    auto contents = find_embedded_file(name);
+    if (!contents) return send_error_page(response, 404, {});
+    response.set_header("Cache-Control", "public, max-age=3600");
+    response.set_content(std::string(*contents), content_type_for(name));
+  }
+
+  // After the routes: error bodies for statuses that no handler filled in (404 for unknown
+  // paths, 413 from the body limit, ...), as JSON under /api and as a page elsewhere.
+  httplib::Server::HandlerResponse fill_error(const Request& request, Response& response) {
+    if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string detail;
+    if (response.status == 413) {
+      detail =
+          "Request bodies are limited to " + std::to_string(options.max_body_bytes) + " bytes.";
+    } else if (response.status == 404) {
+      detail = "Nothing lives at " + request.path + ".";
+    }
+    if (is_api_path(request.path)) {
+      std::string message = reason_heading(response.status);
+      std::transform(message.begin(), message.end(), message.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (!detail.empty()) message += ": " + detail;
+      send_json_error(response, response.status, message);
+    } else {
+      send_error_page(response, response.status, detail);
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }
+
+  void install_routes() {
+    http.Get("/", [this](const Request& q, Response& r) { home(q, r); });
+    http.Get(R"(/date/([^/]+))",
+             [this](const Request& q, Response& r) { period_page(q, r, feed::Period::day); });
+    http.Get(R"(/week/([^/]+))",
+             [this](const Request& q, Response& r) { period_page(q, r, feed::Period::week); });
+    http.Get(R"(/month/([^/]+))",
+             [this](const Request& q, Response& r) { period_page(q, r, feed::Period::month); });
+    http.Get("/papers", [this](const Request& q, Response& r) { papers_query(q, r); });
+    http.Get(R"(/papers/(.+))", [this](const Request& q, Response& r) { paper_page(q, r); });
+    http.Get("/trending", [this](const Request& q, Response& r) { trending_page(q, r); });
+    http.Get("/api/daily_papers",
+             [this](const Request& q, Response& r) { api_daily_papers(q, r); });
+    http.Get(R"(/api/papers/(.+))", [this](const Request& q, Response& r) { api_paper(q, r); });
+    http.Get("/healthz", [this](const Request& q, Response& r) { health(q, r); });
+    http.Get(R"(/static/([A-Za-z0-9_-]+\.(?:css|js|svg)))",
+             [this](const Request& q, Response& r) { embedded_static(q, r); });
+
+    // Read-only service: other methods get 405, after httplib has applied the body limit.
+    auto not_allowed = [](const Request&, Response& response) {
+      response.status = 405;
+      response.set_header("Allow", "GET, HEAD");
+    };
+    http.Post(".*", not_allowed);
+    http.Put(".*", not_allowed);
+    http.Patch(".*", not_allowed);
+    http.Delete(".*", not_allowed);
+
+    // httplib reads no body on GET, so a GET that announces a large one is refused here.
+    http.set_pre_routing_handler([this](const Request& request, Response& response) {
+      const auto length = request.get_header_value<uint64_t>("Content-Length");
+      if (length <= options.max_body_bytes) return httplib::Server::HandlerResponse::Unhandled;
+      response.status = 413;
+      response.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    http.set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const Request& q, Response& r) { return fill_error(q, r); }));
+    http.set_exception_handler(
+        [this](const Request& request, Response& response, std::exception_ptr) {
+          send_store_failure(request, response, Error{"unexpected exception while serving"});
+        });
+  }
+};
+
+Server::Server(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Server::~Server() { stop(); }
+
+Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOptions options) {
+  if (options.threads < 1) return fail("web: threads must be at least 1");
+  if (options.katex_dir.empty()) options.katex_dir = PAPERBOY_DEFAULT_KATEX_DIR;
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(options.katex_dir / "katex.min.js", error)) {
+    return fail("web: no KaTeX in " + options.katex_dir.string() +
+                " (katex.min.js missing): run scripts/setup.sh, or name the KaTeX dist folder");
+  }
+  auto pages = Pages::load();
+  if (!pages) return fail(pages.error().message);
+
+  auto state = std::make_unique<State>(store, std::move(options), std::move(*pages));
+  State& s = *state;
+  const int threads = s.options.threads;
+  s.http.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
+  s.http.set_read_timeout(5, 0);
+  s.http.set_write_timeout(5, 0);
+  s.http.set_keep_alive_timeout(5);
+  s.http.set_keep_alive_max_count(100);
+  s.http.set_payload_max_length(s.options.max_body_bytes);
+  s.http.set_default_headers({
+      {"Content-Security-Policy", kContentSecurityPolicy},
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "strict-origin-when-cross-origin"},
+  });
+  // httplib's default also sets SO_REUSEPORT, which would let a second server share a taken
+  // port silently; SO_REUSEADDR alone still allows a quick restart.
+  s.http.set_socket_options([](socket_t socket) {
+    const int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  s.http.set_file_extension_and_mimetype_mapping("woff2", "font/woff2");
+  s.http.set_file_extension_and_mimetype_mapping("woff", "font/woff");
+  s.http.set_file_extension_and_mimetype_mapping("ttf", "font/ttf");
+  if (!s.http.set_mount_point("/static/katex", s.options.katex_dir.string(),
+                              {{"Cache-Control", "public, max-age=604800"}})) {
+    return fail("web: cannot serve KaTeX from " + s.options.katex_dir.string());
+  }
+  s.install_routes();
+
+  errno = 0;
+  if (s.options.port == 0) {
+    s.port = s.http.bind_to_any_port(s.options.host);
+  } else {
+    s.port = s.http.bind_to_port(s.options.host, s.options.port) ? s.options.port : -1;
+  }
+  if (s.port < 0) {
+    const std::string reason =
+        errno != 0 ? std::strerror(errno) : "the address is in use or invalid";
+    return fail("web: cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) +
+                ": " + reason);
+  }
+  return std::unique_ptr<Server>(new Server(std::move(state)));
+}
+
+Result<void> Server::run() {
+  State& s = *state_;
+  s.running = true;
+  if (s.stop_requested) {
+    s.running = false;
+    return {};
+  }
+  const bool listened = s.http.listen_after_bind();
+  s.running = false;
+  if (!listened && !s.stop_requested) {
+    return fail("web: the server on " + s.options.host + ":" + std::to_string(s.port) +
+                " stopped accepting");
+  }
+  return {};
+}
+
+void Server::stop() {
+  State& s = *state_;
+  s.stop_requested = true;
+  // run() may be between its stop check and httplib marking itself running; httplib's stop()
+  // does nothing before that, so wait for either run() to leave or httplib to be running.
+  while (s.running && !s.http.is_running()) std::this_thread::yield();
+  if (s.http.is_running()) s.http.stop();
+}
+
+int Server::port() const { return state_->port; }
+
+}  // namespace paperboy::web

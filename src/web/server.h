@@ -1,0 +1,52 @@
+// The web app and JSON API over a store: HTML pages for people, Hugging Face-shaped JSON for
+// programs (docs/api.md). Requests run on a thread pool and call the store concurrently, so the
+// store must be safe to use from several threads (open_sqlite_store's is).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "store/store.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace paperboy::web {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: pick a free port
+  std::filesystem::path
+      katex_dir;  // KaTeX dist folder; empty: <source dir>/node_modules/katex/dist
+  int threads = 8;
+  size_t max_body_bytes = 1 << 20;
+};
+
+class Server {
+ public:
+  // Loads the templates and binds host:port, so a taken port fails here with a clear message
+  // and port() is known before run().
+  static Result<std::unique_ptr<Server>> create(store::Store& store, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Serves requests until stop(); returns at once if stop() came first.
+  Result<void> run();
+  // Safe from any thread, before, during or after run().
+  void stop();
+  // The bound port (the chosen one when options.port was 0).
+  int port() const;
+
+ private:
+  struct State;
+  explicit Server(std::unique_ptr<State> state);
+
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace paperboy::web
