@@ -10,7 +10,7 @@ namespace {
 
 Result<void> parse_listing_record(dom::object object, Paper& paper) {
   std::string_view id;
-  auto keep = [](std::string_view text) { return collapse_whitespace(text); };
+  auto keep = [](std::string_view text) { return collapse_text(text); };
   for (dom::key_value_pair field : object) {
     const std::string_view key = field.key;
     if (key == "authors") {
@@ -29,11 +29,11 @@ Result<void> parse_listing_record(dom::object object, Paper& paper) {
     if (key == "id") {
       id = *text;
     } else if (key == "title") {
-      paper.title = collapse_whitespace(*text);
+      paper.title = collapse_text(*text);
     } else if (key == "summary") {
-      paper.abstract = collapse_whitespace(*text);
+      paper.abstract = collapse_text(*text);
     } else {
-      paper.comments = collapse_whitespace(*text);
+      paper.comments = collapse_text(*text);
     }
   }
   if (id.empty()) return fail("missing id");

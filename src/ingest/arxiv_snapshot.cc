@@ -54,8 +54,8 @@ Result<void> read_versions(dom::element value, Paper& paper) {
     if (number) paper.version = std::max(paper.version, *number);
     ++index;
   }
-  if (first_day) paper.published = format_date(*first_day);
-  if (newest_day) paper.updated = format_date(*newest_day);
+  if (first_day) paper.published = format_day(*first_day);
+  if (newest_day) paper.updated = format_day(*newest_day);
   return {};
 }
 
@@ -112,13 +112,13 @@ Result<void> parse_snapshot_record(dom::object object, Paper& paper) {
     } else if (key == "authors") {
       authors_text = *text;
     } else if (key == "title") {
-      paper.title = collapse_whitespace(*text);
+      paper.title = collapse_text(*text);
     } else if (key == "abstract") {
-      paper.abstract = collapse_whitespace(*text);
+      paper.abstract = collapse_text(*text);
     } else if (key == "comments") {
-      paper.comments = collapse_whitespace(*text);
+      paper.comments = collapse_text(*text);
     } else if (key == "journal-ref") {
-      paper.journal_ref = collapse_whitespace(*text);
+      paper.journal_ref = collapse_text(*text);
     } else if (key == "doi") {
       paper.doi = *text;
     } else if (key == "license") {

@@ -30,7 +30,7 @@ std::string element_text(pugi::xml_node node) {
     if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata)
       text += child.value();
   }
-  return collapse_whitespace(text);
+  return collapse_text(text);
 }
 
 Result<void> set_arxiv_id(std::string_view text, std::string_view field, Paper& paper) {
@@ -133,7 +133,9 @@ Result<void> convert_oai_arxiv(pugi::xml_node metadata, const NamespaceMap& oute
   for (std::string_view field : {"created", "updated"}) {
     std::string value = element_text(child_element(metadata, kArxivOai, field, outer));
     if (value.empty()) continue;
-    auto day = iso_day(value, "<" + std::string(field) + ">");
+    std::string element(1, '<');
+    element.append(field).push_back('>');
+    auto day = iso_day(value, element);
     if (!day) return std::unexpected(day.error());
     (field == "created" ? paper.published : paper.updated) = std::move(*day);
   }
@@ -178,8 +180,8 @@ Result<void> convert_oai_arxiv_raw(pugi::xml_node metadata, const NamespaceMap& 
     if (!newest_day || *day > *newest_day) newest_day = day;
     paper.version = std::max(paper.version, *number);
   }
-  if (first_day) paper.published = format_date(*first_day);
-  if (newest_day) paper.updated = format_date(*newest_day);
+  if (first_day) paper.published = format_day(*first_day);
+  if (newest_day) paper.updated = format_day(*newest_day);
   return {};
 }
 

@@ -54,7 +54,7 @@ namespace {
 // Canonical dates are exactly YYYY-MM-DD.
 Result<std::string> canonical_day(std::string_view text, std::string_view field) {
   auto day = parse_date(text);
-  if (!day || format_date(*day) != text) {
+  if (!day || format_day(*day) != text) {
     return fail("bad date in " + std::string(field) + ": " + excerpt(text) + " (want YYYY-MM-DD)");
   }
   return std::string(text);

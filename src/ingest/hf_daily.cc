@@ -102,7 +102,7 @@ Result<void> read_authors(json::value value, Paper& paper) {
       if (key != "name") continue;
       auto name = json_string(member.value(), "paper.authors.name");
       if (!name) return std::unexpected(name.error());
-      std::string clean = collapse_whitespace(*name);
+      std::string clean = collapse_text(*name);
       if (!clean.empty()) paper.authors.push_back(std::move(clean));
     }
   }
@@ -113,7 +113,7 @@ Result<void> read_paper(json::value value, HfEntry& entry, Paper& paper) {
   json::object object;
   if (auto error = value.get_object().get(object))
     return std::unexpected(json_error(error, "paper"));
-  auto keep = [](std::string_view text) { return collapse_whitespace(text); };
+  auto keep = [](std::string_view text) { return collapse_text(text); };
   for (auto member : object) {
     std::string_view key;
     if (auto error = member.unescaped_key().get(key))
@@ -186,9 +186,9 @@ Result<Paper> parse_entry(json::object object, std::string_view fallback_feed_da
   if (!arxiv_id) return fail("bad arXiv id in paper.id: " + excerpt(entry.id));
   paper.arxiv_id = std::move(arxiv_id->id);
   paper.version = arxiv_id->version;
-  paper.title = collapse_whitespace(entry.title.empty() ? entry.top_title : entry.title);
+  paper.title = collapse_text(entry.title.empty() ? entry.top_title : entry.title);
   if (paper.title.empty()) return fail("missing title");
-  paper.abstract = collapse_whitespace(entry.summary.empty() ? entry.top_summary : entry.summary);
+  paper.abstract = collapse_text(entry.summary.empty() ? entry.top_summary : entry.summary);
 
   std::string_view published =
       entry.published_at.empty() ? entry.top_published_at : entry.published_at;
@@ -216,7 +216,7 @@ Result<Paper> parse_entry(json::object object, std::string_view fallback_feed_da
   paper.github_stars = entry.github_stars;
   paper.code_url = entry.github_repo;
   paper.project_url = entry.project_page;
-  paper.ai_summary = collapse_whitespace(entry.ai_summary);
+  paper.ai_summary = collapse_text(entry.ai_summary);
   paper.source = "hf-daily";
   return paper;
 }

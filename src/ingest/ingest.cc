@@ -28,7 +28,9 @@ constexpr std::array<std::pair<Format, std::string_view>, 7> kFormatNames = {{
 // True when `"key"` appears as an object key in JSON text (followed by a colon, and not inside
 // a string, where its quotes would be escaped).
 bool has_json_key(std::string_view json, std::string_view key) {
-  const std::string quoted_key = "\"" + std::string(key) + "\"";
+  // Appended piecewise: GCC 12 at -O3 warns falsely (-Wrestrict) on "literal" + string.
+  std::string quoted_key(1, '"');
+  quoted_key.append(key).push_back('"');
   for (size_t at = json.find(quoted_key); at != std::string_view::npos;
        at = json.find(quoted_key, at + 1)) {
     if (at > 0 && json[at - 1] == '\\') continue;
@@ -142,7 +144,7 @@ Result<void> import_file(const std::filesystem::path& path, const ImportOptions&
   const std::string file = path.string();
   if (!options.default_feed_day.empty()) {
     auto day = parse_date(options.default_feed_day);
-    if (!day || format_date(*day) != options.default_feed_day) {
+    if (!day || format_day(*day) != options.default_feed_day) {
       return fail("default feed day " + excerpt(options.default_feed_day) + " is not YYYY-MM-DD");
     }
   }

@@ -85,7 +85,7 @@ Result<std::string> day_of(const PageDate& date, int capture_year, std::string_v
   using namespace std::chrono;
   year_month_day ymd{year{date.year ? date.year : capture_year}, month{date.month}, day{date.day}};
   if (!ymd.ok()) return fail("bad date " + excerpt(line));
-  return format_date(sys_days{ymd});
+  return format_day(sys_days{ymd});
 }
 
 // The newest year the page shows, to infer the capture year when nobody gave it.
@@ -162,7 +162,7 @@ class PageParser {
         return {};
       case State::abstract:
         if (!parse_author_count(text) && !date && text != kMiddleDot) {
-          paper_.abstract = collapse_whitespace(text);
+          paper_.abstract = collapse_text(text);
           paper_.code_url = first_github_url(paper_.abstract);
           state_ = State::meta;
           return {};
@@ -205,7 +205,7 @@ class PageParser {
 
   void start(size_t number, std::string_view title) {
     paper_ = Paper{};
-    paper_.title = collapse_whitespace(title);
+    paper_.title = collapse_text(title);
     paper_line_ = number;
     problem_.clear();
   }

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cctype>
 
 #include "core/date.h"
@@ -23,7 +24,53 @@ bool is_repo_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
 }
 
+// Whitespace as core collapse_whitespace counts it.
+constexpr std::array<unsigned char, 256> kAsciiSpace = [] {
+  std::array<unsigned char, 256> table{};
+  for (unsigned char c : {' ', '\n', '\t', '\r', '\f', '\v'}) table[c] = 1;
+  return table;
+}();
+
 }  // namespace
+
+std::string collapse_text(std::string_view text) {
+  std::string out;
+  out.resize_and_overwrite(text.size(), [&](char* buffer, size_t) {
+    // Branch-free: every whitespace byte is written as ' ', but the write position only moves
+    // past it when the previous byte was not whitespace too. Starting "after whitespace" drops
+    // leading runs; a trailing one is dropped at the end.
+    char* write = buffer;
+    unsigned previous_space = 1;
+    for (char c : text) {
+      const unsigned space = kAsciiSpace[static_cast<unsigned char>(c)];
+      const unsigned char mask = static_cast<unsigned char>(0u - space);
+      *write = static_cast<char>((static_cast<unsigned char>(c) & ~mask) | (' ' & mask));
+      write += 1u - (space & previous_space);
+      previous_space = space;
+    }
+    if (write != buffer && previous_space) --write;
+    return static_cast<size_t>(write - buffer);
+  });
+  return out;
+}
+
+std::string format_day(std::chrono::sys_days day) {
+  const std::chrono::year_month_day ymd{day};
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return format_date(day);
+  const unsigned month = static_cast<unsigned>(ymd.month());
+  const unsigned day_of_month = static_cast<unsigned>(ymd.day());
+  std::string out(10, '-');
+  out[0] = static_cast<char>('0' + year / 1000);
+  out[1] = static_cast<char>('0' + year / 100 % 10);
+  out[2] = static_cast<char>('0' + year / 10 % 10);
+  out[3] = static_cast<char>('0' + year % 10);
+  out[5] = static_cast<char>('0' + month / 10);
+  out[6] = static_cast<char>('0' + month % 10);
+  out[8] = static_cast<char>('0' + day_of_month / 10);
+  out[9] = static_cast<char>('0' + day_of_month % 10);
+  return out;
+}
 
 std::string person_name(std::string_view first, std::string_view last, std::string_view suffix) {
   std::string name;
@@ -32,7 +79,7 @@ std::string person_name(std::string_view first, std::string_view last, std::stri
     if (!name.empty()) name.push_back(' ');
     name.append(part);
   }
-  return collapse_whitespace(name);
+  return collapse_text(name);
 }
 
 std::vector<std::string> split_author_list(std::string_view authors) {
@@ -50,7 +97,7 @@ std::vector<std::string> split_author_list(std::string_view authors) {
   }
   std::vector<std::string> names;
   auto add = [&](std::string_view piece) {
-    std::string name = collapse_whitespace(piece);
+    std::string name = collapse_text(piece);
     if (!name.empty()) names.push_back(std::move(name));
   };
   std::string_view rest = flat;
@@ -130,7 +177,7 @@ std::optional<std::string> date_in_file_name(const std::filesystem::path& path) 
 Result<std::string> iso_day(std::string_view text, std::string_view field) {
   auto day = parse_date(text);
   if (!day) return fail("bad date in " + std::string(field) + ": " + excerpt(text));
-  return format_date(*day);
+  return format_day(*day);
 }
 
 Result<std::string> iso_instant(std::string_view text, std::string_view field) {

@@ -1,6 +1,7 @@
 // Text helpers shared by the importers.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -10,6 +11,13 @@
 #include "core/result.h"
 
 namespace paperboy::ingest {
+
+// Same result as core collapse_whitespace (runs of ASCII whitespace become one space, ends
+// trimmed), several times faster: the bulk snapshot import spends most of its time here.
+std::string collapse_text(std::string_view text);
+
+// "YYYY-MM-DD", as core format_date, without going through printf.
+std::string format_day(std::chrono::sys_days day);
 
 // "First Last Suffix" from the parts arXiv keeps apart; empty parts are left out.
 std::string person_name(std::string_view first, std::string_view last, std::string_view suffix);

@@ -212,7 +212,7 @@ Result<std::optional<XmlRecord>> XmlRecordReader::next() {
     const bool self_closing = tag_.back() == '/';
     if (root_name_.empty()) root_name_ = local;
     if (local == record_name_) {
-      record_.assign("<");
+      record_.assign(1, '<');
       record_.append(tag_);
       record_.push_back('>');
       record_line_ = tag_line;
