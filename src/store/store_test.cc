@@ -143,19 +143,41 @@ TEST(Schema, MigratesAFreshFileAndAnEmptyOne) {
   {
     auto store = open_store(dir / "nested" / "papers.db");
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->stats()->schema_version, 1);
+    EXPECT_EQ(store->stats()->schema_version, 2);
   }
-  EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA user_version"), 1);
+  EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA user_version"), 2);
   EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA application_id"), 0x50424F59);
   EXPECT_EQ(
       raw_int(dir / "nested" / "papers.db",
               "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'papers_%'"),
-      5);
+      6);
 
   std::ofstream(dir / "empty.db").close();
   auto store = open_store(dir / "empty.db");
   ASSERT_TRUE(store);
   EXPECT_EQ(upsert_one(*store, arxiv_paper("2312.00752", 1, "Mamba")), UpsertOutcome::added);
+}
+
+TEST(Schema, MigratesAVersionOneStoreKeepingItsPapers) {
+  TempDir dir;
+  const fs::path path = dir / "papers.db";
+  Paper captured;
+  captured.title = "Mamba YOLO: SSMs-Based YOLO For Object Detection";
+  captured.upvotes = 5;
+  {
+    auto store = open_store(path);
+    EXPECT_EQ(upsert_one(*store, captured), UpsertOutcome::added);
+  }
+  // What a version-1 store looks like: the same papers table without the title-only index.
+  raw_exec(path, "DROP INDEX papers_title_only; PRAGMA user_version = 1");
+  auto store = open_store(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 2);
+  EXPECT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'papers_title_only'"),
+            1);
+  EXPECT_EQ(upsert_one(*store, arxiv_paper("2406.05835", 1, captured.title)),
+            UpsertOutcome::updated);
+  EXPECT_EQ(find_paper(*store, "2406.05835").upvotes, 5);
 }
 
 TEST(Schema, UsesWriteAheadLogging) {
