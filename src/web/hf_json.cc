@@ -54,7 +54,10 @@ std::string hf_timestamp(std::string_view date_or_instant) {
   auto instant = parse_instant(date_or_instant);
   if (!instant) return {};
   std::string formatted = format_instant(*instant);  // "...:SSZ"
-  formatted.insert(formatted.size() - 1, "." + milliseconds_of(date_or_instant));
+  formatted.pop_back();
+  formatted += '.';
+  formatted += milliseconds_of(date_or_instant);
+  formatted += 'Z';
   return formatted;
 }
 

@@ -59,14 +59,24 @@ std::string path_encode(std::string_view text) {
 
 std::string paper_path(const Paper& paper) { return "/papers/" + path_encode(paper_id(paper)); }
 
+std::string count_of(size_t count, const char* singular, const char* plural) {
+  return std::to_string(count) + " " + (count == 1 ? singular : plural);
+}
+
+// "A, B and C" for up to `named` authors; past that the first two, "et al." and the count;
+// only the count when names are unknown.
 std::string authors_line(const Paper& paper, size_t named) {
-  const size_t count = paper.authors.empty() ? static_cast<size_t>(std::max(paper.author_count, 0))
-                                             : paper.authors.size();
-  if (paper.authors.empty() || paper.authors.size() > named) {
-    if (count == 0) return {};
-    return std::to_string(count) + (count == 1 ? " author" : " authors");
+  if (paper.authors.empty()) {
+    const int count = paper.author_count;
+    return count > 0 ? count_of(static_cast<size_t>(count), "author", "authors") : std::string();
   }
   std::string line;
+  if (paper.authors.size() > named) {
+    line = paper.authors[0];
+    if (named > 1) line += ", " + paper.authors[1];
+    line += " et al. (" + count_of(paper.authors.size(), "author", "authors") + ")";
+    return line;
+  }
   for (size_t i = 0; i < paper.authors.size(); ++i) {
     if (i > 0) line += i + 1 == paper.authors.size() ? " and " : ", ";
     line += paper.authors[i];
@@ -118,7 +128,9 @@ mustache::data card(const Paper& paper, size_t rank, const std::string& base, bo
                excerpt(paper.ai_summary.empty() ? paper.abstract : paper.ai_summary));
   set_nonempty(data, "submitted_by", paper.submitted_by);
   set_nonempty(data, "organization", paper.organization);
-  if (paper.num_comments > 0) data.set("comments", std::to_string(paper.num_comments));
+  if (paper.num_comments > 0) {
+    data.set("comments", count_of(static_cast<size_t>(paper.num_comments), "comment", "comments"));
+  }
   if (show_day && !paper.feed_day.empty()) data.set("feed_day", readable_date(paper.feed_day));
   mustache::data categories{mustache::data::type::list};
   for (const std::string& category : paper.categories) {
@@ -365,7 +377,10 @@ std::string Pages::paper(const Paper& paper) const {
   set_nonempty(data, "license_text", safe_link(paper.license).empty() ? paper.license : "");
   set_nonempty(data, "submitted_by", paper.submitted_by);
   set_nonempty(data, "organization", paper.organization);
-  if (paper.num_comments > 0) data.set("num_comments", std::to_string(paper.num_comments));
+  if (paper.num_comments > 0) {
+    data.set("num_comments",
+             count_of(static_cast<size_t>(paper.num_comments), "comment", "comments"));
+  }
   set_nonempty(data, "ai_summary", paper.ai_summary);
   mustache::data keywords{mustache::data::type::list};
   for (const std::string& keyword : paper.ai_keywords)

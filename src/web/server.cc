@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -167,6 +168,16 @@ std::string content_type_for(std::string_view name) {
   return "application/octet-stream";
 }
 
+// httplib closes its listening socket only when listening ends; a server that was bound but
+// never run (stopped first, or create() failing late) would keep it open without this.
+class HttpServer : public httplib::Server {
+ public:
+  ~HttpServer() override {
+    const socket_t socket = svr_sock_.exchange(INVALID_SOCKET);
+    if (socket != INVALID_SOCKET) ::close(socket);
+  }
+};
+
 }  // namespace
 
 struct Server::State {
@@ -176,7 +187,7 @@ struct Server::State {
   store::Store& store;
   ServerOptions options;
   Pages pages;
-  httplib::Server http;
+  HttpServer http;
   int port = 0;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
@@ -272,7 +283,10 @@ struct Server::State {
     std::string query;
     for (const char* name : {"category", "sort"}) {
       if (auto value = query_param(request, name)) {
-        query += (query.empty() ? "?" : "&") + std::string(name) + "=" + url_encode(*value);
+        query += query.empty() ? '?' : '&';
+        query += name;
+        query += '=';
+        query += url_encode(*value);
       }
     }
     response.set_redirect(target + query, 302);

@@ -277,6 +277,8 @@ TEST_F(WebServer, DayPageListsPapersByUpvotesWithNavigation) {
   EXPECT_LT(alpha, skywork);
   EXPECT_LT(skywork, survey);
   EXPECT_NE(body.find("12 authors"), std::string::npos);
+  EXPECT_NE(body.find("Mingjie Liu, Shizhe Diao et al. (4 authors)"), std::string::npos);
+  EXPECT_NE(body.find("Submitted by <strong>hassanjbara</strong> · 2 comments"), std::string::npos);
   EXPECT_NE(body.find("Monday, 2 June 2025"), std::string::npos);
   EXPECT_NE(body.find("href=\"/date/2025-05-30\" rel=\"prev\""), std::string::npos);
   EXPECT_NE(body.find("href=\"/date/2025-06-03\" rel=\"next\""), std::string::npos);
