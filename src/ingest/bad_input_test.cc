@@ -124,6 +124,21 @@ TEST(BadHfDaily, BrokenJsonIsAFileErrorWithALine) {
   EXPECT_NE(got.result.error().message.find("JSON"), std::string::npos);
 }
 
+TEST(BadHfDaily, AFileOverTheSizeCapIsAFileError) {
+  TempDir dir;
+  std::string json = "[\n";
+  const std::string entry = "  {\"paper\": {\"id\": \"2505.24864\", \"title\": \"" +
+                            std::string(1u << 20, 't') + "\"}},\n";
+  while (json.size() <= (size_t{64} << 20)) json += entry;
+  json += "  {\"paper\": {\"id\": \"2505.24864\", \"title\": \"last\"}}\n]\n";
+  auto path = dir.file("2025-06-02.json", json);
+  Collected got = import_all(path);
+  ASSERT_FALSE(got.result.has_value());
+  EXPECT_EQ(got.result.error().message.find(path.string() + ": over 64 MiB"), 0u)
+      << got.result.error().message;
+  EXPECT_EQ(got.papers.size(), 0u);
+}
+
 std::string atom_with(std::string_view middle_entry) {
   auto entry = [](std::string_view id, std::string_view title) {
     return "  <entry>\n    <id>http://arxiv.org/abs/" + std::string(id) + "v1</id>\n    <title>" +

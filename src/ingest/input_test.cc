@@ -32,8 +32,13 @@ std::vector<std::string> all_lines(const std::filesystem::path& path, size_t max
     EXPECT_TRUE(line.has_value());
     if (!line || !*line) return lines;
     const LineReader::Line& l = **line;
-    lines.push_back(std::to_string(l.number) + (l.too_long ? " too long " + std::to_string(l.length)
-                                                           : " " + std::string(l.text)));
+    std::string entry = std::to_string(l.number);
+    if (l.too_long) {
+      entry.append(" too long ").append(std::to_string(l.length));
+    } else {
+      entry.append(" ").append(l.text);
+    }
+    lines.push_back(std::move(entry));
   }
 }
 
