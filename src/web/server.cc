@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -201,8 +203,8 @@ struct Server::State {
     send_page(response, status, pages.error(status, reason_heading(status), detail));
   }
 
-  // A store failure: logged in full, shown to the visitor without internals.
-  void send_store_failure(const Request& request, Response& response, const Error& error) {
+  // A store failure or exception: logged in full, shown to the visitor without internals.
+  void send_internal_error(const Request& request, Response& response, const Error& error) {
     spdlog::error("web: {} {}: {}", request.method, request.path, error.message);
     const char* detail = "The paper store could not answer. Please try again in a moment.";
     if (is_api_path(request.path)) {
@@ -244,7 +246,7 @@ struct Server::State {
     query.category = view->category;
     query.sort = view->sort;
     auto page = feed::load_feed(store, query);
-    if (!page) return send_store_failure(request, response, page.error());
+    if (!page) return send_internal_error(request, response, page.error());
     view->page = std::move(*page);
     view->day = choice.day;
     send_page(response, 200, pages.feed(*view));
@@ -252,12 +254,12 @@ struct Server::State {
 
   void home(const Request& request, Response& response) {
     auto latest = feed::latest_feed_day(store, today());
-    if (!latest) return send_store_failure(request, response, latest.error());
+    if (!latest) return send_internal_error(request, response, latest.error());
     if (!latest->has_value()) return send_page(response, 200, pages.empty_feed());
     auto day = parse_date(**latest);
     if (!day) {
-      return send_store_failure(request, response,
-                                Error{"feed day '" + **latest + "' is not a date"});
+      return send_internal_error(request, response,
+                                 Error{"feed day '" + **latest + "' is not a date"});
     }
     feed_page(request, response, PeriodChoice{feed::Period::day, *day});
   }
@@ -295,7 +297,7 @@ struct Server::State {
   void paper_page(const Request& request, Response& response) {
     const std::string id = request.matches[1].str();
     auto found = store.find(id);
-    if (!found) return send_store_failure(request, response, found.error());
+    if (!found) return send_internal_error(request, response, found.error());
     if (!found->has_value()) {
       return send_error_page(response, 404, "No paper with the id '" + id + "' is in the store.");
     }
@@ -305,7 +307,7 @@ struct Server::State {
   void trending_page(const Request& request, Response& response) {
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     auto papers = feed::trending(store, now, kTrendingPageSize);
-    if (!papers) return send_store_failure(request, response, papers.error());
+    if (!papers) return send_internal_error(request, response, papers.error());
     send_page(response, 200, pages.trending(*papers));
   }
 
@@ -397,7 +399,7 @@ struct Server::State {
     }
 
     auto papers = daily_papers(period, submitter, sort);
-    if (!papers) return send_store_failure(request, response, papers.error());
+    if (!papers) return send_internal_error(request, response, papers.error());
     json entries = json::array();
     const size_t first = std::min(papers->size(), page * limit);
     const size_t last = std::min(papers->size(), first + limit);
@@ -408,7 +410,7 @@ struct Server::State {
   void api_paper(const Request& request, Response& response) {
     const std::string id = request.matches[1].str();
     auto found = store.find(id);
-    if (!found) return send_store_failure(request, response, found.error());
+    if (!found) return send_internal_error(request, response, found.error());
     if (!found->has_value()) return send_json_error(response, 404, "paper '" + id + "' not found");
     send_json(response, 200, hf_paper(**found));
   }
@@ -498,9 +500,20 @@ struct Server::State {
     http.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const Request& q, Response& r) { return fill_error(q, r); }));
     http.set_exception_handler(
-        [this](const Request& request, Response& response, std::exception_ptr) {
-          send_store_failure(request, response, Error{"unexpected exception while serving"});
+        [this](const Request& request, Response& response, std::exception_ptr exception) {
+          std::string what = "unknown exception";
+          try {
+            std::rethrow_exception(exception);
+          } catch (const std::exception& caught) {
+            what = caught.what();
+          } catch (...) {
+          }
+          send_internal_error(request, response, Error{"exception: " + what});
         });
+    http.set_logger([](const Request& request, const Response& response) {
+      spdlog::debug("web: {} {} {} {} bytes", request.method, request.path, response.status,
+                    response.body.size());
+    });
   }
 };
 

@@ -182,12 +182,19 @@ class FailingStore : public store::Store {
   store::Store& inner_;
 };
 
+// A new, empty folder of its own, so parallel runs of the suite never share files.
+fs::path fresh_temp_dir(const std::string& prefix) {
+  std::random_device random;
+  fs::path directory = fs::temp_directory_path() / (prefix + "-" + std::to_string(random()));
+  fs::remove_all(directory);
+  fs::create_directories(directory);
+  return directory;
+}
+
 class WebServer : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::random_device random;
-    directory_ = fs::temp_directory_path() / ("paperboy-web-test-" + std::to_string(random()));
-    fs::create_directories(directory_);
+    directory_ = fresh_temp_dir("paperboy-web-test");
     auto opened = store::open_sqlite_store(directory_ / "papers.sqlite");
     ASSERT_TRUE(opened) << opened.error().message;
     store_ = std::move(*opened);
@@ -576,8 +583,7 @@ TEST_F(WebServer, TakenPortIsAClearError) {
 }
 
 TEST(WebServerLifecycle, StopBeforeRunMakesRunReturn) {
-  const fs::path directory = fs::temp_directory_path() / "paperboy-web-lifecycle-test";
-  fs::remove_all(directory);
+  const fs::path directory = fresh_temp_dir("paperboy-web-lifecycle-test");
   auto store = store::open_sqlite_store(directory / "papers.sqlite");
   ASSERT_TRUE(store) << store.error().message;
   ServerOptions options;
@@ -596,8 +602,7 @@ TEST(WebServerLifecycle, StopBeforeRunMakesRunReturn) {
 }
 
 TEST(WebServerLifecycle, EmptyStoreHomeExplainsHowToFillIt) {
-  const fs::path directory = fs::temp_directory_path() / "paperboy-web-empty-test";
-  fs::remove_all(directory);
+  const fs::path directory = fresh_temp_dir("paperboy-web-empty-test");
   auto store = store::open_sqlite_store(directory / "papers.sqlite");
   ASSERT_TRUE(store) << store.error().message;
   ServerOptions options;
