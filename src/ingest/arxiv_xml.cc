@@ -218,17 +218,32 @@ size_t line_of_offset(std::string_view text, size_t start_line, ptrdiff_t offset
   return start_line + static_cast<size_t>(std::count(text.begin(), text.begin() + end, '\n'));
 }
 
+// An OAI-PMH <error code="...">: "no records match" is an empty harvest, anything else (a bad
+// resumption token, a bad argument) means the file holds no answer at all.
+Result<void> check_oai_error(pugi::xml_node error, const ImportContext& context, size_t line) {
+  const std::string_view code = error.attribute("code").value();
+  if (code == "noRecordsMatch") return {};
+  return fail(context.file + ":" + std::to_string(line) + ": OAI-PMH error " + std::string(code) +
+              ": " + element_text(error));
+}
+
+// Reads every `record_name` element under a `root_name` root. For OAI-PMH, `error_name` is the
+// protocol's error element, checked with check_oai_error; empty for Atom.
 Result<void> import_xml_records(const ImportContext& context, std::string_view root_name,
-                                const std::string& record_name, const RecordConverter& convert) {
+                                const std::string& record_name, const std::string& error_name,
+                                const RecordConverter& convert) {
   auto input = context.open();
   if (!input) return std::unexpected(input.error());
-  XmlRecordReader reader(*input, record_name, context.options.max_record_bytes);
-  const std::string element = "<" + record_name + ">";
+  std::vector<std::string> names = {record_name};
+  if (!error_name.empty()) names.push_back(error_name);
+  XmlRecordReader reader(*input, names, context.options.max_record_bytes);
   for (;;) {
     auto next = reader.next();
     if (!next) return std::unexpected(next.error());
     if (!*next) break;
     const XmlRecord& record = **next;
+    std::string element(1, '<');
+    element.append(record.name).push_back('>');
     if (record.state == XmlRecord::State::too_large) {
       context.reject(record.line, element + " record of " + std::to_string(record.bytes) +
                                       " bytes is over the limit of " +
@@ -252,6 +267,12 @@ Result<void> import_xml_records(const ImportContext& context, std::string_view r
                      "invalid XML in " + element + ": " + parsed.description());
       continue;
     }
+    if (record.name == error_name) {
+      if (auto checked = check_oai_error(document.document_element(), context, record.line);
+          !checked)
+        return checked;
+      continue;
+    }
     auto paper = convert(document.document_element(), reader.outer_namespaces());
     if (!paper) {
       context.reject(record.line, paper.error().message);
@@ -271,11 +292,11 @@ Result<void> import_xml_records(const ImportContext& context, std::string_view r
 }  // namespace
 
 Result<void> import_arxiv_atom(const ImportContext& context) {
-  return import_xml_records(context, "feed", "entry", convert_atom_entry);
+  return import_xml_records(context, "feed", "entry", "", convert_atom_entry);
 }
 
 Result<void> import_oai_pmh(const ImportContext& context) {
-  return import_xml_records(context, "OAI-PMH", "record", convert_oai_record);
+  return import_xml_records(context, "OAI-PMH", "record", "error", convert_oai_record);
 }
 
 }  // namespace paperboy::ingest

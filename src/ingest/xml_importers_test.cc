@@ -187,6 +187,30 @@ TEST(OaiPmh, StreamsALargeCompressedHarvest) {
   EXPECT_EQ(got.progress.back(), xml.size());
 }
 
+TEST(OaiPmh, ProtocolErrorsAreFileErrorsButNoRecordsMatchIsEmpty) {
+  TempDir dir;
+  auto response = [&](std::string_view code, std::string_view message) {
+    return dir.file(std::string(code) + ".xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<OAI-PMH xmlns=\"http://www.openarchives.org/OAI/2.0/\">\n"
+                    "<responseDate>2024-06-03T12:00:00Z</responseDate>\n"
+                    "<request verb=\"ListRecords\">http://export.arxiv.org/oai2</request>\n"
+                    "<error code=\"" +
+                        std::string(code) + "\">" + std::string(message) +
+                        "</error>\n</OAI-PMH>\n");
+  };
+  Collected empty = import_all(response("noRecordsMatch", "No records match"));
+  ASSERT_TRUE(empty.result.has_value()) << empty.result.error().message;
+  EXPECT_EQ(empty.papers.size(), 0u);
+
+  auto bad_token = response("badResumptionToken", "Token 6960524|1001 expired");
+  Collected failed = import_all(bad_token);
+  ASSERT_FALSE(failed.result.has_value());
+  EXPECT_EQ(
+      failed.result.error().message,
+      bad_token.string() + ":5: OAI-PMH error badResumptionToken: Token 6960524|1001 expired");
+}
+
 TEST(OaiPmh, AWrongRootElementIsAFileError) {
   Collected got = import_all(fixture("arxiv-api-atom.xml"), testing::with_format(Format::oai_pmh));
   ASSERT_FALSE(got.result.has_value());

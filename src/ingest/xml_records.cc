@@ -1,5 +1,6 @@
 #include "ingest/xml_records.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace paperboy::ingest {
@@ -21,10 +22,10 @@ std::string_view after_prefix(std::string_view name) {
 
 }  // namespace
 
-XmlRecordReader::XmlRecordReader(InputStream& input, std::string record_name,
+XmlRecordReader::XmlRecordReader(InputStream& input, std::vector<std::string> record_names,
                                  size_t max_record_bytes)
     : input_(input),
-      record_name_(std::move(record_name)),
+      record_names_(std::move(record_names)),
       max_record_bytes_(max_record_bytes),
       chunk_(std::make_unique<char[]>(kChunkBytes)) {}
 
@@ -193,6 +194,8 @@ Result<std::optional<XmlRecord>> XmlRecordReader::next() {
         if (--depth_ == 0) {
           capturing_ = false;
           XmlRecord record;
+          record.name = current_name_;
+          record.name = current_name_;
           record.line = record_line_;
           record.bytes = record_bytes_;
           record.state = too_large_ ? XmlRecord::State::too_large : XmlRecord::State::complete;
@@ -211,7 +214,9 @@ Result<std::optional<XmlRecord>> XmlRecordReader::next() {
     const std::string_view local = after_prefix(std::string_view(tag_).substr(0, name_end));
     const bool self_closing = tag_.back() == '/';
     if (root_name_.empty()) root_name_ = local;
-    if (local == record_name_) {
+    auto matched = std::find(record_names_.begin(), record_names_.end(), local);
+    if (matched != record_names_.end()) {
+      current_name_ = *matched;
       record_.assign(1, '<');
       record_.append(tag_);
       record_.push_back('>');
@@ -221,6 +226,7 @@ Result<std::optional<XmlRecord>> XmlRecordReader::next() {
       if (too_large_) std::string().swap(record_);
       if (self_closing) {
         XmlRecord record;
+        record.name = current_name_;
         record.line = record_line_;
         record.bytes = record_bytes_;
         record.state = too_large_ ? XmlRecord::State::too_large : XmlRecord::State::complete;
@@ -237,6 +243,7 @@ Result<std::optional<XmlRecord>> XmlRecordReader::next() {
   if (capturing_) {
     capturing_ = false;
     XmlRecord record;
+    record.name = current_name_;
     record.line = record_line_;
     record.bytes = record_bytes_;
     record.state = XmlRecord::State::unterminated;

@@ -9,6 +9,7 @@
 #include <pugixml.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "ingest/input.h"
@@ -20,6 +21,7 @@ using NamespaceMap = std::map<std::string, std::string, std::less<>>;
 
 struct XmlRecord {
   enum class State { complete, too_large, unterminated };
+  std::string_view name;  // local name of the element (one of the reader's record names)
   std::string_view text;  // the element's markup; empty unless complete
   size_t line = 0;        // line of the element's start tag
   size_t bytes = 0;       // bytes the element spans (so far, when not complete)
@@ -28,9 +30,11 @@ struct XmlRecord {
 
 class XmlRecordReader {
  public:
-  XmlRecordReader(InputStream& input, std::string record_name, size_t max_record_bytes);
+  XmlRecordReader(InputStream& input, std::vector<std::string> record_names,
+                  size_t max_record_bytes);
 
-  // The next record element (matched by local name, at any depth), nullopt at the end.
+  // The next element with one of the record names (matched by local name, at any depth),
+  // nullopt at the end.
   // The text stays valid until the next call.
   Result<std::optional<XmlRecord>> next();
 
@@ -47,7 +51,8 @@ class XmlRecordReader {
   void note_namespaces(size_t attributes_start);
 
   InputStream& input_;
-  std::string record_name_;
+  std::vector<std::string> record_names_;
+  std::string_view current_name_;
   size_t max_record_bytes_;
   std::unique_ptr<char[]> chunk_;
   size_t chunk_pos_ = 0;
