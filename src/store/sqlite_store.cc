@@ -3,9 +3,11 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -370,11 +372,16 @@ class SqliteStore final : public Store {
 
   ~SqliteStore() override { rollback_batch(); }
 
+  // A batch opened by another thread is waited for; one opened by this thread is an error (it
+  // would never close).
   Result<void> begin_batch() override {
-    std::lock_guard lock(write_mutex_);
-    if (batch_open_) return fail(path_ + ": begin_batch: a batch is already open");
+    std::unique_lock lock(write_mutex_);
+    if (batch_open_ && batch_owner_ == std::this_thread::get_id())
+      return fail(path_ + ": begin_batch: this thread already has a batch open");
+    batch_closed_.wait(lock, [this] { return !batch_open_; });
     if (auto done = writer_->exec("BEGIN IMMEDIATE", "begin_batch"); !done) return done;
     batch_open_ = true;
+    batch_owner_ = std::this_thread::get_id();
     return {};
   }
 
@@ -386,7 +393,7 @@ class SqliteStore final : public Store {
       abandon_batch();
       done.error().message += "; the batch was rolled back";
     }
-    batch_open_ = false;
+    close_batch();
     return done;
   }
 
@@ -674,9 +681,15 @@ class SqliteStore final : public Store {
   }
 
   // REQUIRES: write_mutex_ held.
+  void close_batch() {
+    batch_open_ = false;
+    batch_closed_.notify_all();
+  }
+
+  // REQUIRES: write_mutex_ held.
   void abandon_batch() {
     if (writer_->in_transaction()) writer_->exec("ROLLBACK", "rollback_batch");
-    batch_open_ = false;
+    close_batch();
   }
 
   std::unexpected<Error> abandon_with(Error error) {
@@ -689,6 +702,8 @@ class SqliteStore final : public Store {
   std::mutex write_mutex_;
   std::unique_ptr<Connection> writer_;
   bool batch_open_ = false;
+  std::thread::id batch_owner_;
+  std::condition_variable batch_closed_;
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;
 };

@@ -116,8 +116,8 @@ struct SqliteOptions {
 // version. Fails with a clear message if the file is not a paperboy store or is newer than this
 // binary.
 // The store is safe to use from several threads: writes go through one connection under a mutex
-// (one batch open at a time), reads use a pool of read connections and see committed batches
-// only. Missing parent folders are created.
+// (one batch open at a time; begin_batch waits for another thread's batch to close), reads use a
+// pool of read connections and see committed batches only. Missing parent folders are created.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path,
                                                  const SqliteOptions& options = {});
 

@@ -472,7 +472,9 @@ TEST(Upsert, RefusesBadRecordsWithoutLosingTheBatch) {
   EXPECT_NE(outside.error().message.find("begin_batch"), std::string::npos);
 
   ASSERT_TRUE(store->begin_batch());
-  EXPECT_FALSE(store->begin_batch());
+  auto twice = store->begin_batch();
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().message.find("already has a batch open"), std::string::npos);
   EXPECT_EQ(store->upsert(arxiv_paper("2401.00001", 1, "First")), UpsertOutcome::added);
   auto bad_id = store->upsert(arxiv_paper("not-an-id", 1, "Second"));
   ASSERT_FALSE(bad_id);
@@ -599,6 +601,29 @@ TEST(Concurrency, ReadersSeeWholeBatchesWhileAWriterCommits) {
   EXPECT_EQ(torn, 0);
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(store->feed_papers("2024-01-01", "2024-12-31")->size(), size_t{kBatches * kBatchSize});
+}
+
+TEST(Concurrency, WritersTakeTurnsWithTheirBatches) {
+  TempDir dir;
+  auto store = open_store(dir / "papers.db");
+  constexpr int kWriters = 3, kBatches = 10, kBatchSize = 20;
+  std::atomic<int> failures = 0;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int b = 0; b < kBatches; ++b) {
+        if (!store->begin_batch()) ++failures;
+        for (int i = 0; i < kBatchSize; ++i) {
+          const int n = (w * kBatches + b) * kBatchSize + i;
+          if (!store->upsert(arxiv_paper(fmt::format("2402.{:05}", n), 1, "Writer"))) ++failures;
+        }
+        if (!store->commit_batch()) ++failures;
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(store->stats()->papers, kWriters * kBatches * kBatchSize);
 }
 
 class FeedQueries : public ::testing::Test {
