@@ -14,7 +14,7 @@ namespace {
 namespace json = simdjson::ondemand;
 
 // A string or null (as ""). The view lives as long as the parsed document.
-inline Result<std::string_view> json_string(json::value value, std::string_view field) {
+Result<std::string_view> json_string(json::value value, std::string_view field) {
   bool is_null = false;
   if (auto error = value.is_null().get(is_null)) return std::unexpected(json_error(error, field));
   if (is_null) return std::string_view();
@@ -24,7 +24,7 @@ inline Result<std::string_view> json_string(json::value value, std::string_view 
 }
 
 // An integer or null (as 0).
-inline Result<int64_t> json_integer(json::value value, std::string_view field) {
+Result<int64_t> json_integer(json::value value, std::string_view field) {
   bool is_null = false;
   if (auto error = value.is_null().get(is_null)) return std::unexpected(json_error(error, field));
   if (is_null) return int64_t{0};

@@ -33,7 +33,6 @@ class InputStream {
   // Called with the decompressed byte count about every MiB and once at the end.
   void set_progress(std::function<void(size_t)> on_progress);
 
-  size_t bytes_read() const { return bytes_read_; }
   Compression compression() const;
   const std::string& name() const { return name_; }
 

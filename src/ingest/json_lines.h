@@ -1,5 +1,5 @@
-// JSON reading shared by the JSON importers: simdjson On-Demand helpers that turn type and syntax
-// errors into messages naming the field, and the JSON Lines loop.
+// JSON reading shared by the JSON importers: error messages naming the field, simdjson DOM
+// helpers, and the JSON Lines loop.
 #pragma once
 
 #include <simdjson.h>
