@@ -1,0 +1,191 @@
+// End-to-end: the real `paperboy` binary ingests the bundled demo corpus into a fresh data folder,
+// serves it on a free port, and a real HTTP client checks pages and API.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    std::vector<char*> argv;
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+class EndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("paperboy-e2e-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Outcome run(std::vector<std::string> args) {
+    args.insert(args.begin(), {PAPERBOY_BINARY, "--data", (dir_ / "data").string(), "--quiet"});
+    pid_t pid = spawn(args, dir_ / "out", dir_ / "err");
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_all(dir_ / "out"),
+            read_all(dir_ / "err")};
+  }
+
+  fs::path dir_;
+};
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+const std::string kDemo = std::string(PAPERBOY_SOURCE_DIR) + "/demo";
+
+TEST_F(EndToEnd, IngestsTheDemoCorpusOnceAndReimportChangesNothing) {
+  Outcome first = run({"ingest", kDemo});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  // 609 records: two papers appear twice (on two HF days, or on the page and an HF day) and merge.
+  EXPECT_NE(first.out.find("607 added, 2 updated, 0 unchanged, 0 rejected"), std::string::npos)
+      << first.out;
+
+  Outcome second = run({"ingest", kDemo});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.out.find("0 added, 0 updated, 609 unchanged, 0 rejected"), std::string::npos)
+      << second.out;
+
+  Outcome show = run({"show", "https://arxiv.org/abs/2608.19880v1"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("EnvHarness: Awakening Static Worlds for Agent Learning"),
+            std::string::npos);
+  EXPECT_NE(show.out.find("upvotes:     163"), std::string::npos) << show.out;
+
+  Outcome feed = run({"feed", "--day", "2026-08-21"});
+  ASSERT_EQ(feed.exit_code, 0) << feed.err;
+  EXPECT_NE(feed.out.find("17 papers"), std::string::npos) << feed.out;
+  // Ordered by upvotes: EnvHarness (163) before FACET (54).
+  EXPECT_LT(feed.out.find("2608.19880"), feed.out.find("2608.18580"));
+
+  Outcome missing = run({"show", "2101.00001"});
+  EXPECT_EQ(missing.exit_code, 4);
+  Outcome usage = run({"feed", "--sort", "sideways"});
+  EXPECT_EQ(usage.exit_code, 2);
+}
+
+TEST_F(EndToEnd, ReportsRejectedRecordsWithFileAndLineAndKeepsTheRest) {
+  const fs::path file = dir_ / "mixed.jsonl";
+  std::ofstream(file)
+      << R"({"id":"0704.0001","submitter":"A","authors":"A. Author","title":"A good paper","comments":null,"journal-ref":null,"doi":null,"report-no":null,"categories":"hep-ph","license":null,"abstract":"Text.","versions":[{"version":"v1","created":"Mon, 2 Apr 2007 19:18:42 GMT"}],"update_date":"2008-11-26","authors_parsed":[["Author","A.",""]]})"
+      << "\n{\"id\": \"0704.0002\", broken\n"
+      << R"({"id":"0704.0003","submitter":"B","authors":"B. Author","title":"Another good paper","comments":null,"journal-ref":null,"doi":null,"report-no":null,"categories":"math.CO","license":null,"abstract":"Text.","versions":[{"version":"v1","created":"Tue, 3 Apr 2007 19:18:42 GMT"}],"update_date":"2008-11-26","authors_parsed":[["Author","B.",""]]})"
+      << "\n";
+  Outcome outcome = run({"ingest", "--format", "arxiv-snapshot", file.string()});
+  EXPECT_EQ(outcome.exit_code, 3) << outcome.err;
+  EXPECT_NE(outcome.err.find(file.string() + ":2:"), std::string::npos) << outcome.err;
+  EXPECT_NE(outcome.out.find("2 added, 0 updated, 0 unchanged, 1 rejected"), std::string::npos)
+      << outcome.out;
+}
+
+TEST_F(EndToEnd, ServesFeedPaperPagesAndTheHuggingFaceShapedApi) {
+  ASSERT_EQ(run({"ingest", kDemo}).exit_code, 0);
+  const int port = free_port();
+  std::vector<std::string> args = {PAPERBOY_BINARY, "--data", (dir_ / "data").string(),
+                                   "serve",         "--port", std::to_string(port)};
+  pid_t server = spawn(args, dir_ / "serve.out", dir_ / "serve.err");
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  int health_status = 0;
+  for (int attempt = 0; attempt < 100 && health_status == 0; ++attempt) {
+    if (auto health = client.Get("/healthz"))
+      health_status = health->status;
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(health_status, 200) << read_all(dir_ / "serve.err");
+
+  auto home = client.Get("/");
+  ASSERT_TRUE(home);
+  EXPECT_EQ(home->status, 200);
+  EXPECT_NE(home->body.find("EnvHarness: Awakening Static Worlds for Agent Learning"),
+            std::string::npos);
+
+  auto api = client.Get("/api/daily_papers?date=2026-08-21");
+  ASSERT_TRUE(api);
+  ASSERT_EQ(api->status, 200) << api->body;
+  auto entries = nlohmann::json::parse(api->body);
+  ASSERT_TRUE(entries.is_array());
+  ASSERT_EQ(entries.size(), 17u);
+  EXPECT_EQ(entries[0]["paper"]["id"], "2608.19880");
+  EXPECT_EQ(entries[0]["paper"]["upvotes"], 163);
+  EXPECT_TRUE(entries[0]["paper"]["authors"].is_array());
+  EXPECT_TRUE(entries[0]["paper"]["authors"][0].contains("name"));
+  EXPECT_TRUE(entries[0].contains("publishedAt"));
+  EXPECT_TRUE(entries[0].contains("title"));
+
+  auto paper = client.Get("/api/papers/2608.19880");
+  ASSERT_TRUE(paper);
+  ASSERT_EQ(paper->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(paper->body)["title"],
+            "EnvHarness: Awakening Static Worlds for Agent Learning");
+
+  auto page = client.Get("/papers/2608.19880");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("katex"), std::string::npos);
+
+  auto missing = client.Get("/api/papers/2101.00001");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+
+  kill(server, SIGTERM);
+  int status = 0;
+  waitpid(server, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(dir_ / "serve.err");
+}
+
+}  // namespace

@@ -1,0 +1,194 @@
+// `paperboy ingest`: streams files through the importers into the store in batches, so that a
+// failure leaves the store exactly as it was after the last committed batch.
+#include <algorithm>
+#include <cstdio>
+#include <system_error>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "ingest/ingest.h"
+#include "store/store.h"
+
+namespace paperboy::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Rejections beyond this many are counted, not printed, so a bad 2.7M-line file stays readable.
+constexpr size_t kMaxPrintedRejections = 100;
+
+struct Tally {
+  size_t added = 0;
+  size_t updated = 0;
+  size_t unchanged = 0;
+  size_t rejected = 0;
+  size_t records() const { return added + updated + unchanged; }
+};
+
+Result<std::vector<fs::path>> expand_paths(const std::vector<std::string>& arguments) {
+  std::vector<fs::path> files;
+  for (const std::string& argument : arguments) {
+    std::error_code error;
+    fs::path path(argument);
+    if (fs::is_directory(path, error)) {
+      std::vector<fs::path> inside;
+      for (auto it = fs::recursive_directory_iterator(path, error); !error && it != fs::end(it);
+           it.increment(error)) {
+        const std::string name = it->path().filename().string();
+        if (it->is_regular_file() && !name.starts_with(".") && name != "README.md" &&
+            name != "PROVENANCE.md")
+          inside.push_back(it->path());
+      }
+      if (error) return fail(argument + ": " + error.message());
+      std::sort(inside.begin(), inside.end());
+      files.insert(files.end(), inside.begin(), inside.end());
+    } else if (fs::exists(path, error)) {
+      files.push_back(path);
+    } else {
+      return fail(argument + ": no such file or directory");
+    }
+  }
+  return files;
+}
+
+void print_rejection(const ingest::Rejection& rejection, size_t& printed) {
+  if (printed++ < kMaxPrintedRejections)
+    std::fprintf(stderr, "%s:%zu: %s\n", rejection.file.c_str(), rejection.line,
+                 rejection.reason.c_str());
+}
+
+// --dry-run: parses and validates every record without opening the store.
+int check_files(const std::vector<fs::path>& files, const ingest::ImportOptions& import_options,
+                bool quiet) {
+  size_t records = 0, rejected = 0, printed = 0;
+  for (const fs::path& file : files) {
+    std::error_code size_error;
+    const auto file_size = fs::file_size(file, size_error);
+    Progress progress(file.filename().string(), size_error ? 0 : static_cast<size_t>(file_size));
+    size_t file_records = 0, bytes_read = 0;
+    ingest::Sink sink;
+    sink.on_paper = [&](Paper&&) -> Result<void> {
+      ++file_records;
+      if (!quiet) progress.update(file_records, bytes_read);
+      return {};
+    };
+    sink.on_rejection = [&](const ingest::Rejection& rejection) {
+      ++rejected;
+      print_rejection(rejection, printed);
+    };
+    sink.on_progress = [&](size_t bytes) { bytes_read = bytes; };
+    auto imported = ingest::import_file(file, import_options, sink);
+    if (!quiet) progress.finish(file_records, bytes_read);
+    records += file_records;
+    if (!imported) {
+      std::fprintf(stderr, "paperboy ingest: %s\n", imported.error().message.c_str());
+      return kError;
+    }
+  }
+  if (rejected > kMaxPrintedRejections)
+    std::fprintf(stderr, "... %zu more rejected records not shown\n",
+                 rejected - kMaxPrintedRejections);
+  std::printf("%zu valid, %zu rejected (dry run: nothing stored)\n", records, rejected);
+  return rejected > 0 ? kRejected : kSuccess;
+}
+
+}  // namespace
+
+int run_ingest(const GlobalOptions& global, const IngestOptions& options) {
+  ingest::ImportOptions import_options;
+  if (!options.format.empty()) {
+    import_options.format = ingest::parse_format(options.format);
+    if (!import_options.format) {
+      std::fprintf(stderr, "paperboy ingest: unknown --format '%s'\n", options.format.c_str());
+      return kUsage;
+    }
+  }
+  import_options.default_feed_day = options.feed_day;
+
+  auto files = expand_paths(options.paths);
+  if (!files) {
+    std::fprintf(stderr, "paperboy ingest: %s\n", files.error().message.c_str());
+    return kError;
+  }
+  if (options.dry_run) return check_files(*files, import_options, global.quiet);
+  std::error_code dir_error;
+  std::filesystem::create_directories(global.data_dir, dir_error);
+  auto store = store::open_sqlite_store(store_path(global));
+  if (!store) {
+    std::fprintf(stderr, "paperboy ingest: %s\n", store.error().message.c_str());
+    return kError;
+  }
+
+  Tally total;
+  size_t printed_rejections = 0;
+  int exit_code = kSuccess;
+  for (const fs::path& file : *files) {
+    std::error_code size_error;
+    const auto file_size = fs::file_size(file, size_error);
+    Progress progress(file.filename().string(), size_error ? 0 : static_cast<size_t>(file_size));
+    Tally tally;
+    size_t bytes_read = 0;
+    size_t in_batch = 0;
+
+    auto begun = (*store)->begin_batch();
+    if (!begun) {
+      std::fprintf(stderr, "paperboy ingest: %s\n", begun.error().message.c_str());
+      return kError;
+    }
+    ingest::Sink sink;
+    sink.on_paper = [&](Paper&& paper) -> Result<void> {
+      auto outcome = (*store)->upsert(paper);
+      if (!outcome) return std::unexpected(outcome.error());
+      switch (*outcome) {
+        case store::UpsertOutcome::added:
+          ++tally.added;
+          break;
+        case store::UpsertOutcome::updated:
+          ++tally.updated;
+          break;
+        case store::UpsertOutcome::unchanged:
+          ++tally.unchanged;
+          break;
+      }
+      if (++in_batch >= options.batch_size) {
+        in_batch = 0;
+        if (auto committed = (*store)->commit_batch(); !committed) return committed;
+        if (auto next = (*store)->begin_batch(); !next) return next;
+      }
+      if (!global.quiet) progress.update(tally.records(), bytes_read);
+      return {};
+    };
+    sink.on_rejection = [&](const ingest::Rejection& rejection) {
+      ++tally.rejected;
+      print_rejection(rejection, printed_rejections);
+    };
+    sink.on_progress = [&](size_t bytes) { bytes_read = bytes; };
+
+    auto imported = ingest::import_file(file, import_options, sink);
+    if (imported) imported = (*store)->commit_batch();
+    if (!imported) {
+      (*store)->rollback_batch();
+      std::fprintf(stderr, "paperboy ingest: %s\n", imported.error().message.c_str());
+      std::fprintf(
+          stderr,
+          "paperboy ingest: stopped; the store keeps every batch committed before this error\n");
+      exit_code = kError;
+    }
+    if (!global.quiet) progress.finish(tally.records(), bytes_read);
+    total.added += tally.added;
+    total.updated += tally.updated;
+    total.unchanged += tally.unchanged;
+    total.rejected += tally.rejected;
+    if (exit_code == kError) break;
+  }
+  if (total.rejected > kMaxPrintedRejections)
+    std::fprintf(stderr, "... %zu more rejected records not shown\n",
+                 total.rejected - kMaxPrintedRejections);
+  std::printf("%zu added, %zu updated, %zu unchanged, %zu rejected\n", total.added, total.updated,
+              total.unchanged, total.rejected);
+  if (exit_code == kSuccess && total.rejected > 0) exit_code = kRejected;
+  return exit_code;
+}
+
+}  // namespace paperboy::cli

@@ -1,0 +1,126 @@
+// paperboy: a self-hosted Daily Papers service. This file only parses the command line; each
+// subcommand lives in its own file (see commands.h).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr const char* kDescription =
+    "paperboy: a self-hosted Daily Papers service.\n"
+    "Ingests paper metadata (arXiv snapshot, arXiv API, OAI-PMH, Hugging Face daily_papers, page\n"
+    "captures), keeps daily/weekly/monthly feeds and trending, and serves a web app and JSON "
+    "API.\n\n"
+    "Options may also come from a TOML config file (--config, default ./paperboy.toml, with a\n"
+    "[serve] section for serve's options) and PAPERBOY_* environment variables (PAPERBOY_DATA,\n"
+    "PAPERBOY_HOST, PAPERBOY_PORT, ...). The command line wins over the config file, which wins\n"
+    "over the environment.\n\n"
+    "Exit codes: 0 success, 1 error, 2 usage error, 3 some records rejected, 4 not found.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace paperboy::cli;
+  CLI::App app{kDescription, "paperboy"};
+  app.require_subcommand(1);
+  app.set_config("--config", "paperboy.toml", "TOML config file")->envname("PAPERBOY_CONFIG");
+  app.set_version_flag("--version", "paperboy 0.1.0");
+
+  GlobalOptions global;
+  std::string data_dir = global.data_dir.string();
+  app.add_option("--data", data_dir, "Data folder holding the store and indexes")
+      ->envname("PAPERBOY_DATA")
+      ->capture_default_str();
+  app.add_flag("-q,--quiet", global.quiet, "No progress output");
+
+  IngestOptions ingest_options;
+  auto* ingest = app.add_subcommand("ingest", "Import papers from files or folders into the store");
+  ingest
+      ->add_option("paths", ingest_options.paths,
+                   "Files or folders (.gz and .zst are read directly)")
+      ->required();
+  ingest->add_option("--format", ingest_options.format,
+                     "Input format instead of detecting it: arxiv-snapshot, arxiv-atom, oai-pmh, "
+                     "hf-daily, canonical, page-text, arxiv-listing");
+  ingest->add_option("--feed-day", ingest_options.feed_day,
+                     "Day (YYYY-MM-DD) papers enter the feed when the source gives none");
+  ingest->add_option("--batch", ingest_options.batch_size, "Records per committed batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  ingest->add_flag("--dry-run", ingest_options.dry_run, "Parse and validate only; store nothing");
+
+  std::string show_id;
+  bool show_json = false;
+  auto* show = app.add_subcommand("show", "Show one paper");
+  show->add_option("id", show_id, "arXiv id (any version), arXiv URL or paperboy id")->required();
+  show->add_flag("--json", show_json, "Print canonical JSON");
+
+  FeedOptions feed_options;
+  auto* feed = app.add_subcommand("feed", "List the papers of a day, week or month");
+  auto* period = feed->add_option_group("period", "Which period (default: --day)");
+  bool day = false, week = false, month = false;
+  period->add_flag("--day", day, "The day holding DATE");
+  period->add_flag("--week", week, "The ISO week (Monday to Sunday) holding DATE");
+  period->add_flag("--month", month, "The month holding DATE");
+  period->require_option(0, 1);
+  feed->add_option("date", feed_options.date, "YYYY-MM-DD (default: the latest day with papers)");
+  feed->add_option("--category", feed_options.category,
+                   "Only papers listed in this arXiv category");
+  feed->add_option("--sort", feed_options.sort, "upvotes, date or trending")->capture_default_str();
+  feed->add_flag("--json", feed_options.json, "Print canonical JSON Lines");
+
+  size_t trending_limit = 20;
+  bool trending_json = false;
+  auto* trending = app.add_subcommand("trending", "Papers ranked by time-decayed upvotes");
+  trending->add_option("--limit", trending_limit, "How many papers")->capture_default_str();
+  trending->add_flag("--json", trending_json, "Print canonical JSON Lines");
+
+  bool stats_json = false;
+  auto* stats = app.add_subcommand("stats", "Counts and sizes of the store");
+  stats->add_flag("--json", stats_json, "Print JSON");
+
+  std::string export_output = "-";
+  auto* exporter = app.add_subcommand("export", "Write every paper as canonical JSON Lines");
+  exporter->add_option("output", export_output, "Output file, - for standard output")
+      ->capture_default_str();
+
+  ServeOptions serve_options;
+  auto* serve = app.add_subcommand("serve", "Serve the web app and JSON API");
+  serve
+      ->add_option("--host", serve_options.host,
+                   "Address to listen on (0.0.0.0 for every interface)")
+      ->envname("PAPERBOY_HOST")
+      ->capture_default_str();
+  serve->add_option("--port", serve_options.port, "TCP port, 0 for any free port")
+      ->envname("PAPERBOY_PORT")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  serve->add_option("--threads", serve_options.threads, "Worker threads")
+      ->envname("PAPERBOY_THREADS")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  serve->add_option("--katex-dir", serve_options.katex_dir, "KaTeX dist folder for math rendering")
+      ->envname("PAPERBOY_KATEX_DIR");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? kSuccess : kUsage;
+  }
+  global.data_dir = data_dir;
+
+  if (ingest->parsed()) return run_ingest(global, ingest_options);
+  if (show->parsed()) return run_show(global, show_id, show_json);
+  if (feed->parsed()) {
+    feed_options.period = week ? "week" : month ? "month" : "day";
+    return run_feed(global, feed_options);
+  }
+  if (trending->parsed()) return run_trending(global, trending_limit, trending_json);
+  if (stats->parsed()) return run_stats(global, stats_json);
+  if (exporter->parsed()) return run_export(global, export_output);
+  if (serve->parsed()) return run_serve(global, serve_options);
+  return kUsage;
+}

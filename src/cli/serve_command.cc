@@ -1,0 +1,65 @@
+// `paperboy serve`: the web app and JSON API until SIGINT or SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "store/store.h"
+#include "web/server.h"
+
+namespace paperboy::cli {
+
+int run_serve(const GlobalOptions& global, const ServeOptions& options) {
+  // Signals are taken by one waiting thread, so the server's worker threads never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::error_code error;
+  std::filesystem::create_directories(global.data_dir, error);
+  if (error) {
+    std::fprintf(stderr, "paperboy serve: %s: %s\n", global.data_dir.c_str(),
+                 error.message().c_str());
+    return kError;
+  }
+  auto store = store::open_sqlite_store(store_path(global));
+  if (!store) {
+    std::fprintf(stderr, "paperboy serve: %s\n", store.error().message.c_str());
+    return kError;
+  }
+  web::ServerOptions server_options;
+  server_options.host = options.host;
+  server_options.port = options.port;
+  server_options.threads = options.threads;
+  if (!options.katex_dir.empty()) server_options.katex_dir = options.katex_dir;
+  auto server = web::Server::create(**store, server_options);
+  if (!server) {
+    std::fprintf(stderr, "paperboy serve: %s\n", server.error().message.c_str());
+    return kError;
+  }
+
+  std::fprintf(stderr, "paperboy: serving %s on http://%s:%d (Ctrl-C stops)\n",
+               store_path(global).c_str(), options.host.c_str(), (*server)->port());
+  std::thread signal_waiter([&signals, &server] {
+    int received = 0;
+    sigwait(&signals, &received);
+    (*server)->stop();
+  });
+  auto ran = (*server)->run();
+  if (!ran) {
+    std::fprintf(stderr, "paperboy serve: %s\n", ran.error().message.c_str());
+    pthread_kill(signal_waiter.native_handle(), SIGTERM);
+    signal_waiter.join();
+    return kError;
+  }
+  // run() returned because stop() was called from the signal thread.
+  signal_waiter.join();
+  std::fprintf(stderr, "paperboy serve: stopped\n");
+  return kSuccess;
+}
+
+}  // namespace paperboy::cli
