@@ -221,6 +221,20 @@ TEST(Schema, RefusesFilesThatAreNotPaperboyStores) {
       << other.error().message;
 }
 
+TEST(Schema, ReportsPathsItCannotOpen) {
+  TempDir dir;
+  fs::create_directory(dir / "folder");
+  auto folder = open_sqlite_store(dir / "folder");
+  ASSERT_FALSE(folder.has_value());
+  EXPECT_NE(folder.error().message.find("folder"), std::string::npos) << folder.error().message;
+
+  std::ofstream(dir / "file") << "x";
+  auto under_a_file = open_sqlite_store(dir / "file" / "papers.db");
+  ASSERT_FALSE(under_a_file.has_value());
+  EXPECT_NE(under_a_file.error().message.find("cannot create its folder"), std::string::npos)
+      << under_a_file.error().message;
+}
+
 TEST(Upsert, AddsThenReportsUnchangedAndLeavesTheFileUntouched) {
   TempDir dir;
   std::vector<Paper> papers;
