@@ -1,6 +1,5 @@
-// The merge rules of store.h, shared by every backend.
+// The backend-independent rules of store.h: merging records and the feed entry time.
 #include "core/date.h"
-#include "store/fast_keys.h"
 #include "store/store.h"
 
 namespace paperboy::store {
@@ -115,13 +114,6 @@ bool merge_paper(Paper& stored, const Paper& incoming) {
   return changed;
 }
 
-bool category_matches(std::string_view category, std::string_view filter) {
-  if (filter.empty()) return true;
-  if (category == filter) return true;
-  return category.size() > filter.size() && category.starts_with(filter) &&
-         category[filter.size()] == '.';
-}
-
 std::optional<std::chrono::sys_seconds> entered_feed_at(const Paper& paper) {
   if (!paper.submitted_at.empty())
     if (auto instant = parse_instant(paper.submitted_at)) return instant;
@@ -129,28 +121,6 @@ std::optional<std::chrono::sys_seconds> entered_feed_at(const Paper& paper) {
     if (!day->empty())
       if (auto parsed = parse_date(*day)) return std::chrono::sys_seconds{*parsed};
   return std::nullopt;
-}
-
-std::string fast_title_key(std::string_view title) {
-  std::string key;
-  key.reserve(title.size());
-  bool pending_space = false;
-  for (char c : title) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x80) return title_key(title);
-    if ((byte >= 'a' && byte <= 'z') || (byte >= '0' && byte <= '9')) {
-      if (pending_space && !key.empty()) key.push_back(' ');
-      pending_space = false;
-      key.push_back(c);
-    } else if (byte >= 'A' && byte <= 'Z') {
-      if (pending_space && !key.empty()) key.push_back(' ');
-      pending_space = false;
-      key.push_back(static_cast<char>(byte - 'A' + 'a'));
-    } else {
-      pending_space = true;
-    }
-  }
-  return key;
 }
 
 }  // namespace paperboy::store

@@ -68,7 +68,8 @@ class Store {
   virtual Result<std::optional<Paper>> find(std::string_view id) = 0;
 
   // Papers whose feed_day lies in [first_day, last_day] (ISO dates, inclusive), optionally only
-  // those listing `category`; in no particular order.
+  // those listing `category`; in no particular order. A category matches exactly ("cs.CL") or
+  // as an archive ("cs" matches "cs.CL" and "cs.AI").
   virtual Result<std::vector<Paper>> feed_papers(std::string_view first_day,
                                                  std::string_view last_day,
                                                  std::string_view category = {}) = 0;
@@ -82,7 +83,7 @@ class Store {
   virtual Result<StoreStats> stats() = 0;
 
   // The nearest feed day strictly before / after `day` (ISO), optionally among days holding a
-  // paper that lists `category`; nullopt when there is none.
+  // paper that lists `category` (as in feed_papers); nullopt when there is none.
   virtual Result<std::optional<std::string>> feed_day_before(std::string_view day,
                                                              std::string_view category = {}) = 0;
   virtual Result<std::optional<std::string>> feed_day_after(std::string_view day,
@@ -94,9 +95,6 @@ class Store {
                                                     std::chrono::sys_seconds to,
                                                     int64_t min_upvotes) = 0;
 };
-
-// Category filters match a category exactly ("cs.CL") or by archive ("cs" matches "cs.CL").
-bool category_matches(std::string_view category, std::string_view filter);
 
 // The instant a paper entered the feed, the clock trending ages it by: submitted_at when it
 // parses, else midnight UTC of feed_day, else of published; nullopt when none is known.
