@@ -1,6 +1,6 @@
 // Importers: turn the files people have into Paper records, streaming in constant memory.
 // Compressed input (.gz, .zst) is read transparently; the format is detected from the content
-// unless given.
+// unless given. docs/formats.md describes every format, its detection and its mapping to Paper.
 #pragma once
 
 #include <cstddef>
