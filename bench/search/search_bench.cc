@@ -8,6 +8,8 @@
 //   search_bench run ENGINE CORPUS.jsonl QUERIES.tsv WORK_DIR
 //       ENGINE is paperboy, fts5 or xapian: builds its index, then runs every query for the
 //       top 10 (one warm-up pass, one timed pass) and prints one Markdown table row per class.
+//   search_bench query ENGINE CORPUS.jsonl QUERIES.tsv WORK_DIR
+//       the same without building: queries the index a previous run left in WORK_DIR.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -215,15 +217,17 @@ uint64_t directory_bytes(const fs::path& path) {
 }
 
 int run(const std::string& engine, const fs::path& corpus_path, const fs::path& queries_path,
-        const fs::path& work) {
-  fs::remove_all(work);
-  fs::create_directories(work);
+        const fs::path& work, bool reuse_index) {
+  if (!reuse_index) {
+    fs::remove_all(work);
+    fs::create_directories(work);
+  }
   std::vector<bench::BenchDocument> documents;
   std::vector<index::IndexDocument> index_documents;
   {
     std::ifstream in(corpus_path);
     std::string line;
-    while (std::getline(in, line)) {
+    while (!reuse_index && std::getline(in, line)) {
       auto record = nlohmann::json::parse(line);
       auto names = record["authors"].get<std::vector<std::string>>();
       if (engine == "paperboy") {
@@ -243,13 +247,21 @@ int run(const std::string& engine, const fs::path& corpus_path, const fs::path& 
   }
   auto queries = read_queries(queries_path);
   size_t records = std::max(documents.size(), index_documents.size());
+  if (reuse_index) {
+    std::ifstream in(corpus_path);
+    records = static_cast<size_t>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
+  }
 
   auto build_start = Clock::now();
   std::unique_ptr<bench::Fts5Engine> fts5;
   std::unique_ptr<bench::XapianEngine> xapian;
   std::shared_ptr<const index::Snapshot> snapshot;
   fs::path index_path = work / engine;
-  if (engine == "paperboy") {
+  if (engine == "paperboy" && reuse_index) {
+    auto opened = index::Snapshot::open(index_path);
+    if (!opened) return std::fprintf(stderr, "%s\n", opened.error().message.c_str()), 1;
+    snapshot = *opened;
+  } else if (engine == "paperboy") {
     auto writer = index::IndexWriter::open(index_path, {.max_buffered_docs = 100'000});
     if (!writer) return std::fprintf(stderr, "%s\n", writer.error().message.c_str()), 1;
     for (auto& document : index_documents)
@@ -262,10 +274,13 @@ int run(const std::string& engine, const fs::path& corpus_path, const fs::path& 
   } else if (engine == "fts5") {
     index_path = work / "fts5.db";
     fts5 = std::make_unique<bench::Fts5Engine>(index_path.string());
-    fts5->add_all(documents);
+    if (!reuse_index) fts5->add_all(documents);
   } else if (engine == "xapian") {
     xapian = std::make_unique<bench::XapianEngine>(index_path.string());
-    xapian->add_all(documents);
+    if (reuse_index)
+      xapian->open_existing();
+    else
+      xapian->add_all(documents);
   } else {
     std::fprintf(stderr, "unknown engine %s\n", engine.c_str());
     return 2;
@@ -325,9 +340,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 5 && args[0] == "generate")
     return generate(std::stoul(args[1]), args[2], args[3], args[4]);
-  if (args.size() == 5 && args[0] == "run") return run(args[1], args[2], args[3], args[4]);
+  if (args.size() == 5 && (args[0] == "run" || args[0] == "query"))
+    return run(args[1], args[2], args[3], args[4], args[0] == "query");
   std::fprintf(stderr,
                "usage: search_bench generate RECORDS REAL_DATA_DIR CORPUS.jsonl QUERIES.tsv\n"
-               "       search_bench run paperboy|fts5|xapian CORPUS.jsonl QUERIES.tsv WORK_DIR\n");
+               "       search_bench run paperboy|fts5|xapian CORPUS.jsonl QUERIES.tsv WORK_DIR\n"
+               "       search_bench query ...same as run, reusing the index a run left in WORK_DIR\n");
   return 2;
 }

@@ -74,21 +74,11 @@ int32_t days_of(const std::string& iso_date) {
   return static_cast<int32_t>(day->time_since_epoch().count());
 }
 
-// Per-document term statistics collected while analysing one document.
-struct DocTerm {
-  std::array<uint32_t, kFieldCount> tf{};
-  std::array<std::vector<uint32_t>, kFieldCount> positions;
+// One analysed word of a document, before grouping by term.
+struct FieldToken {
+  const text::Token* token;
+  uint8_t field;
 };
-
-void collect(const std::vector<text::Token>& tokens, size_t field,
-             std::unordered_map<std::string, DocTerm>& terms, uint32_t& length) {
-  for (const text::Token& token : tokens) {
-    DocTerm& entry = terms[token.term];
-    ++entry.tf[field];
-    entry.positions[field].push_back(token.position);
-    if (!token.overlay) ++length;
-  }
-}
 
 Result<std::vector<uint64_t>> read_deletions(const std::filesystem::path& path, uint32_t doc_count,
                                              uint32_t& deleted_count) {
@@ -181,32 +171,46 @@ IndexDocument document_from_paper(const Paper& paper) {
 
 Result<std::shared_ptr<const Segment>> write_segment(const std::filesystem::path& path,
                                                      std::vector<IndexDocument>& documents) {
-  std::unordered_map<std::string, std::vector<Posting>> postings;
+  std::unordered_map<std::string, PostingList> postings;
   std::vector<StoredDoc> stored;
   stored.reserve(documents.size());
+  std::array<std::vector<text::Token>, kFieldCount> tokens;
+  std::vector<FieldToken> doc_tokens;
   for (uint32_t doc = 0; doc < documents.size(); ++doc) {
     IndexDocument& document = documents[doc];
-    std::unordered_map<std::string, DocTerm> terms;
-    std::array<uint32_t, kFieldCount> length{};
-    collect(text::analyze(document.title), kTitle, terms, length[kTitle]);
-    collect(text::analyze(document.abstract), kAbstract, terms, length[kAbstract]);
-    std::vector<text::Token> author_tokens;
+    for (auto& field_tokens : tokens) field_tokens.clear();
+    text::analyze_into(document.title, 0, tokens[kTitle]);
+    text::analyze_into(document.abstract, 0, tokens[kAbstract]);
     uint32_t next_position = 0;
     for (const std::string& author : document.authors)
-      next_position = text::analyze_into(author, next_position, author_tokens) + kAuthorGap;
-    collect(author_tokens, kAuthors, terms, length[kAuthors]);
-    document.stored.field_length = length;
-    for (auto& [term, entry] : terms) {
-      Posting posting;
-      posting.doc = doc;
-      posting.tf = entry.tf;
-      for (auto& field_positions : entry.positions) {
-        std::sort(field_positions.begin(), field_positions.end());
-        posting.positions.insert(posting.positions.end(), field_positions.begin(),
-                                 field_positions.end());
+      next_position = text::analyze_into(author, next_position, tokens[kAuthors]) + kAuthorGap;
+    // Group the document's words by term; within a term, field order then position order is
+    // the layout postings keep.
+    doc_tokens.clear();
+    std::array<uint32_t, kFieldCount> length{};
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      for (const text::Token& token : tokens[f]) {
+        doc_tokens.push_back({&token, static_cast<uint8_t>(f)});
+        if (!token.overlay) ++length[f];
       }
-      postings[term].push_back(std::move(posting));
     }
+    std::sort(doc_tokens.begin(), doc_tokens.end(), [](const FieldToken& a, const FieldToken& b) {
+      if (a.token->term != b.token->term) return a.token->term < b.token->term;
+      if (a.field != b.field) return a.field < b.field;
+      return a.token->position < b.token->position;
+    });
+    for (size_t i = 0; i < doc_tokens.size();) {
+      const std::string& term = doc_tokens[i].token->term;
+      PostingList& list = postings[term];
+      list.docs.push_back(doc);
+      std::array<uint32_t, kFieldCount> tf{};
+      for (; i < doc_tokens.size() && doc_tokens[i].token->term == term; ++i) {
+        ++tf[doc_tokens[i].field];
+        list.positions.push_back(doc_tokens[i].token->position);
+      }
+      list.tf.push_back(tf);
+    }
+    document.stored.field_length = length;
     stored.push_back(document.stored);
   }
   auto writer = SegmentFileWriter::create(path, stored);
@@ -469,7 +473,7 @@ Result<void> IndexWriter::merge() {
   std::vector<uint64_t> ordinal(working_.size(), 0);
   for (size_t s = 0; s < working_.size(); ++s)
     if (working_[s].segment->term_count() > 0) heads.emplace(working_[s].segment->term(0), s);
-  std::vector<Posting> postings;
+  PostingList postings;
   while (!heads.empty()) {
     std::string term(heads.top().first);
     std::vector<size_t> sources;
@@ -485,14 +489,14 @@ Result<void> IndexWriter::merge() {
            cursor.next()) {
         uint32_t doc = remap[s][cursor.doc()];
         if (doc == kNoDoc) continue;
-        Posting posting;
-        posting.doc = doc;
+        postings.docs.push_back(doc);
+        std::array<uint32_t, kFieldCount> tf{};
         for (size_t f = 0; f < kFieldCount; ++f) {
-          posting.tf[f] = cursor.tf(f);
+          tf[f] = cursor.tf(f);
           auto positions = cursor.positions(f);
-          posting.positions.insert(posting.positions.end(), positions.begin(), positions.end());
+          postings.positions.insert(postings.positions.end(), positions.begin(), positions.end());
         }
-        postings.push_back(std::move(posting));
+        postings.tf.push_back(tf);
       }
       if (++ordinal[s] < segment.term_count()) heads.emplace(segment.term(ordinal[s]), s);
     }

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "index/varint.h"
 
@@ -16,7 +18,7 @@ namespace paperboy::index {
 namespace detail {
 
 inline constexpr char kMagic[8] = {'P', 'B', 'S', 'E', 'G', 'M', 'N', 'T'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 struct SegmentHeader {
   char magic[8];
@@ -80,12 +82,24 @@ std::string errno_text() { return std::strerror(errno); }
 
 uint64_t align8(uint64_t value) { return (value + 7) & ~uint64_t{7}; }
 
+double average_length(uint64_t sum, uint64_t docs) {
+  return docs == 0 ? 1.0 : std::max(1.0, static_cast<double>(sum) / static_cast<double>(docs));
+}
+
+// The float nearest above `value`, so that a stored bound never undercuts the true maximum.
+float round_up(double value) {
+  auto rounded = static_cast<float>(value);
+  if (static_cast<double>(rounded) < value)
+    rounded = std::nextafter(rounded, std::numeric_limits<float>::infinity());
+  return rounded;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // PostingCursor
 
-PostingCursor::PostingCursor(const Segment* segment, const TermRecord* term) : segment_(segment) {
+PostingCursor::PostingCursor(const Segment* segment, const TermRecord* term) {
   const uint8_t* base = segment->data_ + term->postings_offset;
   blocks_ = reinterpret_cast<const BlockMeta*>(base);
   block_count_ = term->block_count;
@@ -94,6 +108,8 @@ PostingCursor::PostingCursor(const Segment* segment, const TermRecord* term) : s
   end_ = base + term->postings_size;
   for (uint32_t b = 0; b < block_count_; ++b) {
     const BlockBound& bound = blocks_[b].bound;
+    list_bound_.max_reference_weight =
+        std::max(list_bound_.max_reference_weight, bound.max_reference_weight);
     for (size_t f = 0; f < kFieldCount; ++f) {
       list_bound_.max_tf[f] = std::max(list_bound_.max_tf[f], bound.max_tf[f]);
       if (bound.max_tf[f] > 0 &&
@@ -278,6 +294,10 @@ uint32_t Segment::doc_count() const { return header_->doc_count; }
 
 uint64_t Segment::field_length_sum(size_t field) const { return header_->field_length_sum[field]; }
 
+double Segment::reference_average_length(size_t field) const {
+  return average_length(header_->field_length_sum[field], header_->doc_count);
+}
+
 std::string_view Segment::paper_id(uint32_t doc) const {
   const DocRecord& record = docs_[doc];
   return {reinterpret_cast<const char*>(data_ + header_->strings_offset + record.id_offset),
@@ -391,6 +411,8 @@ Result<SegmentFileWriter> SegmentFileWriter::create(const std::filesystem::path&
     }
     writer.doc_lengths_.push_back(doc.field_length);
   }
+  for (size_t f = 0; f < kFieldCount; ++f)
+    writer.reference_average_[f] = average_length(writer.field_length_sum_[f], docs.size());
   writer.docs_offset_ = writer.offset_;
   if (auto written = writer.write(records.data(), records.size() * sizeof(DocRecord)); !written)
     return fail(written.error().message);
@@ -427,7 +449,10 @@ SegmentFileWriter& SegmentFileWriter::operator=(SegmentFileWriter&& other) noexc
   term_count_ = other.term_count_;
   doc_count_ = other.doc_count_;
   field_length_sum_ = other.field_length_sum_;
+  reference_average_ = other.reference_average_;
   doc_lengths_ = std::move(other.doc_lengths_);
+  doc_data_ = std::move(other.doc_data_);
+  position_data_ = std::move(other.position_data_);
   docs_offset_ = other.docs_offset_;
   strings_offset_ = other.strings_offset_;
   id_order_offset_ = other.id_order_offset_;
@@ -461,65 +486,73 @@ Result<void> SegmentFileWriter::flush() {
   return {};
 }
 
-Result<void> SegmentFileWriter::add_term(std::string_view term, std::span<const Posting> postings) {
-  if (postings.empty()) return {};
+Result<void> SegmentFileWriter::add_term(std::string_view term, const PostingList& postings) {
+  if (postings.size() == 0) return {};
   if (term.size() > UINT16_MAX) return {};  // no analyser emits such a term; nothing to find
   auto block_count = static_cast<uint32_t>((postings.size() + kBlockSize - 1) / kBlockSize);
   std::vector<BlockMeta> metas(block_count);
-  std::vector<uint8_t> doc_data;
-  std::vector<uint8_t> position_data;
+  doc_data_.clear();
+  position_data_.clear();
   uint32_t previous_doc = 0;
+  size_t position_index = 0;
   for (uint32_t b = 0; b < block_count; ++b) {
     BlockMeta& meta = metas[b];
     size_t first = size_t{b} * kBlockSize;
     size_t last = std::min(postings.size(), first + kBlockSize);
     meta.doc_count = static_cast<uint32_t>(last - first);
-    meta.doc_data_offset = static_cast<uint32_t>(doc_data.size());
-    meta.position_data_offset = static_cast<uint32_t>(position_data.size());
+    meta.doc_data_offset = static_cast<uint32_t>(doc_data_.size());
+    meta.position_data_offset = static_cast<uint32_t>(position_data_.size());
     for (size_t i = first; i < last; ++i) {
-      const Posting& posting = postings[i];
-      if (posting.doc >= doc_count_ || (i > 0 && posting.doc <= postings[i - 1].doc))
+      uint32_t doc = postings.docs[i];
+      if (doc >= doc_count_ || (i > 0 && doc <= postings.docs[i - 1]))
         return fail(path_.string() + ": postings of term '" + std::string(term) +
                     "' are not in increasing doc order");
-      write_varint(doc_data, posting.doc - previous_doc);
-      previous_doc = posting.doc;
-      size_t position_index = 0;
+      write_varint(doc_data_, doc - previous_doc);
+      previous_doc = doc;
+      double reference_weight = 0;
       for (size_t f = 0; f < kFieldCount; ++f) {
-        uint32_t tf = std::min<uint32_t>(posting.tf[f], UINT16_MAX);
-        write_varint(doc_data, tf);
+        uint32_t full_tf = postings.tf[i][f];
+        uint32_t tf = std::min<uint32_t>(full_tf, UINT16_MAX);
+        write_varint(doc_data_, tf);
         uint32_t previous_position = 0;
         for (uint32_t k = 0; k < tf; ++k) {
           uint32_t position =
-              position_index < posting.positions.size() ? posting.positions[position_index] : 0;
+              position_index < postings.positions.size() ? postings.positions[position_index] : 0;
           ++position_index;
-          write_varint(position_data, position - std::min(position, previous_position));
+          write_varint(position_data_, position - std::min(position, previous_position));
           previous_position = position;
         }
-        position_index += posting.tf[f] - tf;
+        position_index += full_tf - tf;
         if (tf == 0) continue;
         BlockBound& bound = meta.bound;
         bound.max_tf[f] = std::max(bound.max_tf[f], static_cast<uint16_t>(tf));
-        uint32_t length = doc_lengths_[posting.doc][f];
+        uint32_t length = doc_lengths_[doc][f];
         if (bound.min_length[f] == 0 || length < bound.min_length[f]) bound.min_length[f] = length;
+        reference_weight +=
+            kReferenceWeight[f] * tf / length_norm(kReferenceB[f], length, reference_average_[f]);
       }
-      meta.last_doc = posting.doc;
+      meta.bound.max_reference_weight =
+          std::max(meta.bound.max_reference_weight, round_up(reference_weight));
+      meta.last_doc = doc;
     }
   }
   // Block positions follow all doc data of the term.
-  for (BlockMeta& meta : metas) meta.position_data_offset += static_cast<uint32_t>(doc_data.size());
+  for (BlockMeta& meta : metas)
+    meta.position_data_offset += static_cast<uint32_t>(doc_data_.size());
 
   if (auto padded = pad_to_8(); !padded) return padded;
   TermRecord record{};
   record.postings_offset = offset_;
-  record.postings_size = metas.size() * sizeof(BlockMeta) + doc_data.size() + position_data.size();
+  record.postings_size =
+      metas.size() * sizeof(BlockMeta) + doc_data_.size() + position_data_.size();
   record.term_offset = term_strings_.size();
   record.term_length = static_cast<uint32_t>(term.size());
   record.doc_freq = static_cast<uint32_t>(postings.size());
   record.block_count = block_count;
   if (auto written = write(metas.data(), metas.size() * sizeof(BlockMeta)); !written)
     return written;
-  if (auto written = write(doc_data.data(), doc_data.size()); !written) return written;
-  if (auto written = write(position_data.data(), position_data.size()); !written) return written;
+  if (auto written = write(doc_data_.data(), doc_data_.size()); !written) return written;
+  if (auto written = write(position_data_.data(), position_data_.size()); !written) return written;
   term_strings_.append(term);
   const auto* bytes = reinterpret_cast<const uint8_t*>(&record);
   term_table_.insert(term_table_.end(), bytes, bytes + sizeof(record));

@@ -32,18 +32,41 @@ struct StoredDoc {
   std::array<uint32_t, kFieldCount> field_length{};  // indexed words per field
 };
 
-// One document's postings entry for one term.
-struct Posting {
-  uint32_t doc = 0;
-  std::array<uint32_t, kFieldCount> tf{};
-  std::vector<uint32_t> positions;  // title positions, then abstract, then authors
+// One term's postings in doc order, stored flat so that building an index does not allocate
+// per posting.
+struct PostingList {
+  std::vector<uint32_t> docs;
+  std::vector<std::array<uint32_t, kFieldCount>> tf;
+  std::vector<uint32_t> positions;  // per doc: title positions, then abstract, then authors
+
+  size_t size() const { return docs.size(); }
+  void clear() {
+    docs.clear();
+    tf.clear();
+    positions.clear();
+  }
 };
 
-// Per-block summary kept in the skip table: enough for an upper bound of any BM25F score in
-// the block whatever the weights, k1, b and collection statistics are at query time.
+// BM25F field weights and length normalisation under which every block's best weighted term
+// frequency is precomputed (BlockBound::max_reference_weight). Search scales that figure to
+// its own settings and collection statistics, so these only need to be close, not equal.
+inline constexpr std::array<double, kFieldCount> kReferenceWeight = {2.0, 1.0, 1.0};
+inline constexpr std::array<double, kFieldCount> kReferenceB = {0.4, 0.75, 0.5};
+
+// BM25 length normalisation of one field, shared by indexing and search.
+inline double length_norm(double b, double length, double average_length) {
+  double norm = 1.0 - b + b * length / average_length;
+  return norm > 0.05 ? norm : 0.05;
+}
+
+// Per-block summary kept in the skip table, for upper bounds of BM25F scores in the block.
 struct BlockBound {
   std::array<uint16_t, kFieldCount> max_tf{};
   std::array<uint32_t, kFieldCount> min_length{};  // over the block's docs with tf > 0
+  // Max over the block's docs of sum_f kReferenceWeight[f] * tf_f / length_norm(kReferenceB[f],
+  // length_f, the segment's average length of f); rounded up. The tight bound: the per-field
+  // maxima above combine the best field of different docs.
+  float max_reference_weight = 0;
 };
 
 namespace detail {
@@ -83,7 +106,6 @@ class PostingCursor {
  private:
   void load_block(uint32_t block);
 
-  const Segment* segment_ = nullptr;
   const detail::BlockMeta* blocks_ = nullptr;
   const uint8_t* doc_data_ = nullptr;
   const uint8_t* end_ = nullptr;
@@ -113,6 +135,8 @@ class Segment {
   const std::string& name() const { return name_; }
   uint32_t doc_count() const;
   uint64_t field_length_sum(size_t field) const;
+  // The average field length the reference weights of this segment's blocks were made with.
+  double reference_average_length(size_t field) const;
   StoredDoc stored(uint32_t doc) const;
   std::string_view paper_id(uint32_t doc) const;
   int32_t date(uint32_t doc) const;
@@ -152,7 +176,7 @@ class SegmentFileWriter {
   SegmentFileWriter& operator=(SegmentFileWriter&&) noexcept;
   ~SegmentFileWriter();
 
-  Result<void> add_term(std::string_view term, std::span<const Posting> postings);
+  Result<void> add_term(std::string_view term, const PostingList& postings);
   // Writes the term table and header, fsyncs and closes the file.
   Result<void> finish();
 
@@ -171,7 +195,10 @@ class SegmentFileWriter {
   uint64_t term_count_ = 0;
   uint64_t doc_count_ = 0;
   std::array<uint64_t, kFieldCount> field_length_sum_{};
+  std::array<double, kFieldCount> reference_average_{};
   std::vector<std::array<uint32_t, kFieldCount>> doc_lengths_;  // for the blocks' bounds
+  std::vector<uint8_t> doc_data_;  // scratch buffers reused across terms
+  std::vector<uint8_t> position_data_;
   uint64_t docs_offset_ = 0;
   uint64_t strings_offset_ = 0;
   uint64_t id_order_offset_ = 0;

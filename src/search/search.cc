@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <queue>
 #include <unordered_map>
@@ -124,15 +125,49 @@ double saturate(const Plan& plan, size_t term, double weighted_tf) {
 }
 
 double length_norm(const Plan& plan, size_t field, double length) {
-  double b = plan.params.b[field];
-  return std::max(0.05, 1.0 - b + b * length / plan.average_length[field]);
+  return index::length_norm(plan.params.b[field], length, plan.average_length[field]);
+}
+
+// How far a block's reference weight (made with kReferenceWeight, kReferenceB and the
+// segment's average lengths) can fall short of the weight under the query's settings: the
+// largest ratio, over fields and lengths, of the two normalised, weighted term frequencies.
+// Both norms are increasing piecewise-linear functions of the length, so the ratio peaks at
+// length 0, at a clamp corner, or as the length grows without bound.
+double reference_scale(const Plan& plan, const Segment& segment) {
+  double scale = 0;
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    double weight = plan.params.weight[f];
+    if (weight <= 0) continue;
+    double b_ref = index::kReferenceB[f];
+    double average_ref = segment.reference_average_length(f);
+    double b = plan.params.b[f];
+    double average = plan.average_length[f];
+    auto ratio = [&](double length) {
+      return index::length_norm(b_ref, length, average_ref) /
+             index::length_norm(b, length, average);
+    };
+    double worst = ratio(0);
+    for (auto [corner_b, corner_average] : {std::pair{b_ref, average_ref}, std::pair{b, average}})
+      if (corner_b > 0.95)
+        worst = std::max(worst, ratio((corner_b - 0.95) * corner_average / corner_b));
+    if (b > 0)
+      worst = std::max(worst, (b_ref / average_ref) / (b / average));
+    else if (b_ref > 0)
+      return std::numeric_limits<double>::infinity();
+    scale = std::max(scale, weight / index::kReferenceWeight[f] * worst);
+  }
+  return scale;
 }
 
 // Per-segment cursors and the scoring and matching of one document.
 class SegmentSearch {
  public:
   SegmentSearch(const Plan& plan, const SegmentView& view, uint32_t base)
-      : plan_(plan), view_(view), segment_(*view.segment), base_(base) {
+      : plan_(plan),
+        view_(view),
+        segment_(*view.segment),
+        base_(base),
+        reference_scale_(reference_scale(plan, *view.segment) * kBoundSlack) {
     cursors_.resize(plan.scored.size());
     present_.resize(plan.scored.size(), false);
     max_score_.resize(plan.scored.size(), 0.0);
@@ -154,6 +189,8 @@ class SegmentSearch {
   PostingCursor& cursor(size_t term) { return cursors_[term]; }
   double max_score(size_t term) const { return max_score_[term]; }
 
+  // Upper bound of the term's score over the docs `bound` summarises: the smaller of the
+  // scaled reference weight and the combination of per-field maxima.
   double bound_score(size_t term, const BlockBound& bound) const {
     double weighted = 0;
     for (size_t f = 0; f < kFieldCount; ++f) {
@@ -161,6 +198,7 @@ class SegmentSearch {
       weighted +=
           plan_.params.weight[f] * bound.max_tf[f] / length_norm(plan_, f, bound.min_length[f]);
     }
+    weighted = std::min(weighted, reference_scale_ * bound.max_reference_weight);
     return weighted > 0 ? saturate(plan_, term, weighted) : 0.0;
   }
 
@@ -292,6 +330,7 @@ class SegmentSearch {
   const SegmentView& view_;
   const Segment& segment_;
   uint32_t base_;
+  double reference_scale_;
   std::vector<PostingCursor> cursors_;
   std::vector<bool> present_;
   std::vector<double> max_score_;
@@ -346,12 +385,28 @@ class TopK {
 // Tier 1: documents satisfying every group, by block-max AND over the groups.
 void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& plan, TopK& top) {
   size_t terms = search.term_count();
+  // First doc >= target holding every term of the clause (a phrase needs them all).
+  auto clause_doc = [&](const ResolvedClause& clause, uint32_t target) {
+    uint32_t doc = target;
+    for (bool aligned = false; !aligned && doc != kNoDoc;) {
+      aligned = true;
+      for (size_t t : clause.terms) {
+        search.cursor(t).advance(doc);
+        if (search.cursor(t).doc() != doc) {
+          doc = search.cursor(t).doc();
+          aligned = false;
+          break;
+        }
+      }
+    }
+    return doc;
+  };
   auto group_doc = [&](const ResolvedGroup& group, uint32_t target) {
     uint32_t doc = kNoDoc;
-    for (size_t t : group.terms) {
-      search.cursor(t).advance(target);
-      doc = std::min(doc, search.cursor(t).doc());
-    }
+    for (const ResolvedClause& clause : group.alternatives)
+      doc = std::min(doc, clause_doc(clause, target));
+    // Terms of other alternatives must not lag behind the candidate when it is scored.
+    for (size_t t : group.terms) search.cursor(t).advance(target);
     return doc;
   };
   uint32_t candidate = 0;
@@ -589,7 +644,11 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
       base += snapshot.segments()[s].segment->doc_count();
     }
     ranked = first.sorted();
-    if (ranked.size() < wanted) {
+    // Partial matches must still satisfy every strict group, so there are none to add when
+    // all groups are strict (a quoted phrase alone, say).
+    bool all_strict = std::all_of(plan.groups.begin(), plan.groups.end(),
+                                  [](const ResolvedGroup& group) { return group.strict; });
+    if (ranked.size() < wanted && !all_strict) {
       TopK second(wanted - ranked.size());
       base = 0;
       for (size_t s = 0; s < snapshot.segments().size(); ++s) {

@@ -25,8 +25,9 @@ namespace paperboy::search {
 
 struct Bm25fParams {
   double k1 = 1.2;
-  std::array<double, index::kFieldCount> weight = {2.0, 1.0, 1.0};  // title, abstract, authors
-  std::array<double, index::kFieldCount> b = {0.4, 0.75, 0.5};
+  std::array<double, index::kFieldCount> weight =
+      index::kReferenceWeight;  // title, abstract, authors
+  std::array<double, index::kFieldCount> b = index::kReferenceB;
 };
 
 enum class Sort { kRelevance, kDate, kUpvotes };

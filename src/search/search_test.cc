@@ -131,10 +131,18 @@ TEST_F(RealIndex, WandReturnsExactlyTheExhaustiveTopK) {
     if (i % 3 == 0) query += "model";  // mixes a common word into rare ones
     queries.push_back(query);
   }
+  // Settings away from the reference ones the blocks' bounds were made with, including b = 0.
+  Bm25fParams other;
+  other.k1 = 0.8;
+  other.weight = {3.0, 1.0, 0.5};
+  other.b = {0.9, 0.3, 0.0};
   for (const std::string& query : queries) {
-    for (size_t k : {1u, 10u, 100u}) {
+    for (auto [k, ranking] :
+         {std::pair{size_t{1}, Bm25fParams{}}, std::pair{size_t{10}, Bm25fParams{}},
+          std::pair{size_t{100}, Bm25fParams{}}, std::pair{size_t{10}, other}}) {
       SearchOptions fast;
       fast.limit = k;
+      fast.ranking = ranking;
       SearchOptions oracle = fast;
       oracle.exhaustive = true;
       auto expected = run(query, oracle);

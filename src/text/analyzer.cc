@@ -322,6 +322,18 @@ std::string sanitize_utf8(std::string_view text) {
 }
 
 std::string fold(std::string_view text) {
+  // Plain ASCII (almost every word of English abstracts) only needs lower-casing; control
+  // characters are the one thing NFKC folding would change besides case.
+  bool plain_ascii = std::all_of(text.begin(), text.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7f;
+  });
+  if (plain_ascii) {
+    std::string folded(text);
+    for (char& c : folded)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return folded;
+  }
   std::string clean = sanitize_utf8(text);
   utf8proc_uint8_t* mapped = nullptr;
   auto length = utf8proc_map(
