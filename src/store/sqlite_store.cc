@@ -119,7 +119,7 @@ constexpr const char* kCategoryFilter =
 struct Sql {
   std::string find_by_arxiv_id, find_by_title_key, find_title_only, all_title_only, insert, update,
       feed_papers, feed_days, feed_day_before, feed_day_after, all_papers, upvoted_recent,
-      upvoted_popular, stats, count_feed_days;
+      upvoted_popular, stats;
 
   Sql() {
     std::string columns = "id";
@@ -159,10 +159,17 @@ struct Sql {
         "SELECT " + columns + " FROM papers INDEXED BY papers_upvoted_entered_at " + upvoted_where;
     upvoted_popular =
         "SELECT " + columns + " FROM papers INDEXED BY papers_upvotes " + upvoted_where;
+    // One statement, so the figures describe one committed state. The health check calls this,
+    // so each part ranges over an index; the total is counted as title-only papers plus papers
+    // with an id because a plain count(*) may walk the bulky title-key index.
     stats =
-        "SELECT count(*), count(arxiv_id), count(feed_day), coalesce(sum(upvotes), 0), "
-        "min(feed_day), max(feed_day) FROM papers";
-    count_feed_days = "SELECT count(DISTINCT feed_day) FROM papers WHERE feed_day IS NOT NULL";
+        "SELECT (SELECT count(*) FROM papers WHERE arxiv_id IS NULL), "
+        "(SELECT count(*) FROM papers WHERE arxiv_id IS NOT NULL), "
+        "(SELECT count(*) FROM papers WHERE feed_day IS NOT NULL), "
+        "(SELECT coalesce(sum(upvotes), 0) FROM papers WHERE upvotes > 0), "
+        "(SELECT feed_day FROM papers WHERE feed_day IS NOT NULL ORDER BY feed_day LIMIT 1), "
+        "(SELECT feed_day FROM papers WHERE feed_day IS NOT NULL ORDER BY feed_day DESC LIMIT 1), "
+        "(SELECT count(DISTINCT feed_day) FROM papers WHERE feed_day IS NOT NULL)";
   }
 };
 
@@ -525,33 +532,21 @@ class SqliteStore final : public Store {
   Result<StoreStats> stats() override {
     auto reader = acquire_reader();
     if (!reader) return std::unexpected(reader.error());
-    Connection& connection = *reader->connection;
-    // One read transaction, so the figures describe one committed state.
-    if (auto begun = connection.exec("BEGIN", "stats"); !begun)
-      return std::unexpected(begun.error());
+    auto statement = reader->connection->statement(sql().stats);
+    if (!statement) return std::unexpected(statement.error());
+    StatementUse use(*statement);
     StoreStats stats;
     stats.schema_version = kSchemaVersion;
-    auto collect = [&]() -> Result<void> {
-      auto totals = connection.statement(sql().stats);
-      if (!totals) return std::unexpected(totals.error());
-      StatementUse totals_use(*totals);
-      auto done = each_row(connection, totals_use.get(), "stats", [&](sqlite3_stmt* row) {
-        stats.papers = sqlite3_column_int64(row, 0);
-        stats.papers_with_arxiv_id = sqlite3_column_int64(row, 1);
-        stats.papers_in_feed = sqlite3_column_int64(row, 2);
-        stats.total_upvotes = sqlite3_column_int64(row, 3);
-        stats.first_feed_day = column_text(row, 4);
-        stats.last_feed_day = column_text(row, 5);
-      });
-      if (!done) return done;
-      auto days = connection.query_int(sql().count_feed_days, "stats");
-      if (!days) return std::unexpected(days.error());
-      stats.feed_days = *days;
-      return {};
-    };
-    auto collected = collect();
-    if (auto ended = connection.exec("COMMIT", "stats"); !ended && collected) collected = ended;
-    if (!collected) return std::unexpected(collected.error());
+    auto done = each_row(*reader->connection, use.get(), "stats", [&](sqlite3_stmt* row) {
+      stats.papers_with_arxiv_id = sqlite3_column_int64(row, 1);
+      stats.papers = sqlite3_column_int64(row, 0) + stats.papers_with_arxiv_id;
+      stats.papers_in_feed = sqlite3_column_int64(row, 2);
+      stats.total_upvotes = sqlite3_column_int64(row, 3);
+      stats.first_feed_day = column_text(row, 4);
+      stats.last_feed_day = column_text(row, 5);
+      stats.feed_days = sqlite3_column_int64(row, 6);
+    });
+    if (!done) return std::unexpected(done.error());
     return stats;
   }
 
