@@ -4,6 +4,7 @@
 
 #include <array>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <system_error>
@@ -24,7 +25,7 @@ namespace {
 constexpr int32_t kApplicationId = 0x50424F59;
 
 // kMigrations[i] brings the schema from version i to i + 1; append, never edit.
-const std::array<const char*, 2> kMigrations = {
+const std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE papers (
   id INTEGER PRIMARY KEY,
@@ -67,6 +68,13 @@ CREATE INDEX papers_upvoted_entered_at ON papers(entered_at) WHERE upvotes > 0;
     R"sql(
 CREATE INDEX papers_title_only ON papers(title_key) WHERE arxiv_id IS NULL;
 )sql",
+    // Change numbers let the search index catch up incrementally (last_change, for_each_change).
+    // Papers stored before this version are numbered in store order.
+    R"sql(
+ALTER TABLE papers ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE papers SET change_seq = id;
+CREATE INDEX papers_change_seq ON papers(change_seq);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 
@@ -108,7 +116,8 @@ const std::array<Column, 25> kColumns = {{
 // Parameters after the Paper fields in INSERT and UPDATE.
 constexpr int kTitleKeyParam = kColumns.size() + 1;
 constexpr int kEnteredAtParam = kColumns.size() + 2;
-constexpr int kRowIdParam = kColumns.size() + 3;
+constexpr int kChangeParam = kColumns.size() + 3;
+constexpr int kRowIdParam = kColumns.size() + 4;
 
 // A paper matches a category filter when one of its categories equals it or lies in it.
 constexpr const char* kCategoryFilter =
@@ -118,8 +127,8 @@ constexpr const char* kCategoryFilter =
 // Statement texts, built once from kColumns. Connections cache prepared statements by address.
 struct Sql {
   std::string find_by_arxiv_id, find_by_title_key, find_title_only, all_title_only, insert, update,
-      feed_papers, feed_days, feed_day_before, feed_day_after, all_papers, upvoted_recent,
-      upvoted_popular, stats;
+      last_change, changes, feed_papers, feed_days, feed_day_before, feed_day_after, all_papers,
+      upvoted_recent, upvoted_popular, stats;
 
   Sql() {
     std::string columns = "id";
@@ -139,11 +148,15 @@ struct Sql {
                       "INDEXED BY papers_title_only WHERE title_key = ?1 AND arxiv_id IS NULL "
                       "ORDER BY id LIMIT 1";
     all_title_only = select + "INDEXED BY papers_title_only WHERE arxiv_id IS NULL";
-    insert =
-        fmt::format("INSERT INTO papers (id, {}, title_key, entered_at) VALUES (NULL, {}?{}, ?{})",
-                    columns.substr(4), placeholders, kTitleKeyParam, kEnteredAtParam);
-    update = fmt::format("UPDATE papers SET {}title_key = ?{}, entered_at = ?{} WHERE id = ?{}",
-                         assignments, kTitleKeyParam, kEnteredAtParam, kRowIdParam);
+    insert = fmt::format(
+        "INSERT INTO papers (id, {}, title_key, entered_at, change_seq) "
+        "VALUES (NULL, {}?{}, ?{}, ?{})",
+        columns.substr(4), placeholders, kTitleKeyParam, kEnteredAtParam, kChangeParam);
+    update = fmt::format(
+        "UPDATE papers SET {}title_key = ?{}, entered_at = ?{}, change_seq = ?{} WHERE id = ?{}",
+        assignments, kTitleKeyParam, kEnteredAtParam, kChangeParam, kRowIdParam);
+    last_change = "SELECT coalesce(max(change_seq), 0) FROM papers";
+    changes = select + "WHERE change_seq > ?1 AND change_seq <= ?2 ORDER BY change_seq";
     feed_papers = select + "WHERE feed_day >= ?1 AND feed_day <= ?2 AND " + kCategoryFilter;
     feed_days = "SELECT DISTINCT feed_day FROM papers WHERE feed_day IS NOT NULL ORDER BY feed_day";
     feed_day_before = std::string("SELECT feed_day FROM papers WHERE feed_day < ?1 AND ") +
@@ -387,6 +400,13 @@ class SqliteStore final : public Store {
       return fail(path_ + ": begin_batch: this thread already has a batch open");
     batch_closed_.wait(lock, [this] { return !batch_open_; });
     if (auto done = writer_->exec("BEGIN IMMEDIATE", "begin_batch"); !done) return done;
+    // Read under the write lock, so numbers stay in commit order even with other processes.
+    auto last = writer_->query_int(sql().last_change, "begin_batch");
+    if (!last) {
+      writer_->exec("ROLLBACK", "begin_batch");
+      return std::unexpected(last.error());
+    }
+    last_change_ = *last;
     batch_open_ = true;
     batch_owner_ = std::this_thread::get_id();
     return {};
@@ -495,6 +515,31 @@ class SqliteStore final : public Store {
                          [&](sqlite3_stmt* row) { match = read_paper(row); });
     if (!done) return std::unexpected(done.error());
     return match;
+  }
+
+  Result<uint64_t> last_change() override {
+    auto reader = acquire_reader();
+    if (!reader) return std::unexpected(reader.error());
+    auto last = reader->connection->query_int(sql().last_change, "last_change");
+    if (!last) return std::unexpected(last.error());
+    return static_cast<uint64_t>(*last);
+  }
+
+  Result<void> for_each_change(uint64_t after, uint64_t up_to,
+                               const std::function<void(const Paper&)>& visit) override {
+    auto reader = acquire_reader();
+    if (!reader) return std::unexpected(reader.error());
+    auto statement = reader->connection->statement(sql().changes);
+    if (!statement) return std::unexpected(statement.error());
+    StatementUse use(*statement);
+    const auto clamp = [](uint64_t value) {
+      return static_cast<sqlite3_int64>(
+          std::min<uint64_t>(value, std::numeric_limits<sqlite3_int64>::max()));
+    };
+    sqlite3_bind_int64(use.get(), 1, clamp(after));
+    sqlite3_bind_int64(use.get(), 2, clamp(up_to));
+    return each_row(*reader->connection, use.get(), "for_each_change",
+                    [&](sqlite3_stmt* row) { visit(read_paper(row)); });
   }
 
   Result<std::vector<Paper>> feed_papers(std::string_view first_day, std::string_view last_day,
@@ -668,6 +713,7 @@ class SqliteStore final : public Store {
       rc = entered ? sqlite3_bind_int64(use.get(), kEnteredAtParam, unix_seconds(*entered))
                    : sqlite3_bind_null(use.get(), kEnteredAtParam);
     }
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(use.get(), kChangeParam, ++last_change_);
     if (rc == SQLITE_OK && row_id) rc = sqlite3_bind_int64(use.get(), kRowIdParam, *row_id);
     if (rc == SQLITE_OK) rc = sqlite3_step(use.get());
     if (rc != SQLITE_DONE)
@@ -697,6 +743,7 @@ class SqliteStore final : public Store {
   std::mutex write_mutex_;
   std::unique_ptr<Connection> writer_;
   bool batch_open_ = false;
+  int64_t last_change_ = 0;  // the change number of the latest write in the open batch
   std::thread::id batch_owner_;
   std::condition_variable batch_closed_;
   std::mutex readers_mutex_;

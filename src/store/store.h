@@ -82,6 +82,19 @@ class Store {
 
   virtual Result<StoreStats> stats() = 0;
 
+  // Change numbers, for followers such as the search index: every upsert that adds or updates a
+  // paper gives it a new number, higher than any committed before. last_change() is the highest
+  // committed number (0 for an empty store); for_each_change() visits, in number order, the
+  // papers whose latest change lies in (after, up_to], each once, in its current state. A
+  // follower that remembers the last number it applied catches up with
+  // for_each_change(remembered, last_change()). The defaults fail: a backend that does not
+  // number its changes says so.
+  virtual Result<uint64_t> last_change() { return fail("this store does not number its changes"); }
+  virtual Result<void> for_each_change(uint64_t /*after*/, uint64_t /*up_to*/,
+                                       const std::function<void(const Paper&)>& /*visit*/) {
+    return fail("this store does not number its changes");
+  }
+
   // The nearest feed day strictly before / after `day` (ISO), optionally among days holding a
   // paper that lists `category` (as in feed_papers); nullopt when there is none.
   virtual Result<std::optional<std::string>> feed_day_before(std::string_view day,

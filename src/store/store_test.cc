@@ -143,14 +143,14 @@ TEST(Schema, MigratesAFreshFileAndAnEmptyOne) {
   {
     auto store = open_store(dir / "nested" / "papers.db");
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->stats()->schema_version, 2);
+    EXPECT_EQ(store->stats()->schema_version, 3);
   }
-  EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA user_version"), 2);
+  EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA user_version"), 3);
   EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA application_id"), 0x50424F59);
   EXPECT_EQ(
       raw_int(dir / "nested" / "papers.db",
               "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'papers_%'"),
-      6);
+      7);
 
   std::ofstream(dir / "empty.db").close();
   auto store = open_store(dir / "empty.db");
@@ -168,16 +168,20 @@ TEST(Schema, MigratesAVersionOneStoreKeepingItsPapers) {
     auto store = open_store(path);
     EXPECT_EQ(upsert_one(*store, captured), UpsertOutcome::added);
   }
-  // What a version-1 store looks like: the same papers table without the title-only index.
-  raw_exec(path, "DROP INDEX papers_title_only; PRAGMA user_version = 1");
+  // What a version-1 store looks like: no title-only index, no change numbers.
+  raw_exec(path,
+           "DROP INDEX papers_title_only; DROP INDEX papers_change_seq; "
+           "ALTER TABLE papers DROP COLUMN change_seq; PRAGMA user_version = 1");
   auto store = open_store(path);
   ASSERT_TRUE(store);
-  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 2);
+  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 3);
   EXPECT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'papers_title_only'"),
             1);
+  EXPECT_EQ(store->last_change(), 1u) << "existing papers are numbered";
   EXPECT_EQ(upsert_one(*store, arxiv_paper("2406.05835", 1, captured.title)),
             UpsertOutcome::updated);
   EXPECT_EQ(find_paper(*store, "2406.05835").upvotes, 5);
+  EXPECT_EQ(store->last_change(), 2u);
 }
 
 TEST(Schema, UsesWriteAheadLogging) {
@@ -502,6 +506,44 @@ TEST(Upsert, RefusesBadRecordsWithoutLosingTheBatch) {
   EXPECT_NE(no_key.error().message.find("no arXiv id"), std::string::npos);
   ASSERT_TRUE(store->commit_batch());
   EXPECT_EQ(store->stats()->papers, 1);
+}
+
+std::vector<std::string> changes(Store& store, uint64_t after, uint64_t up_to) {
+  std::vector<std::string> ids;
+  auto done = store.for_each_change(after, up_to, [&](const Paper& paper) {
+    ids.push_back(paper.arxiv_id + (paper.version > 1 ? "@v" + std::to_string(paper.version) : ""));
+  });
+  EXPECT_TRUE(done.has_value()) << (done ? "" : done.error().message);
+  return ids;
+}
+
+TEST(Changes, NumberEveryWriteInCommitOrder) {
+  using Ids = std::vector<std::string>;
+  TempDir dir;
+  auto store = open_store(dir / "papers.db");
+  EXPECT_EQ(store->last_change(), 0u);
+  ASSERT_TRUE(store->begin_batch());
+  for (const char* id : {"2401.00001", "2401.00002", "2401.00003"})
+    ASSERT_TRUE(store->upsert(arxiv_paper(id, 1, id)));
+  ASSERT_TRUE(store->commit_batch());
+  EXPECT_EQ(store->last_change(), 3u);
+  EXPECT_EQ(changes(*store, 0, 3), (Ids{"2401.00001", "2401.00002", "2401.00003"}));
+  EXPECT_EQ(changes(*store, 1, 2), Ids{"2401.00002"});
+
+  EXPECT_EQ(upsert_one(*store, arxiv_paper("2401.00002", 1, "2401.00002")),
+            UpsertOutcome::unchanged);
+  EXPECT_EQ(store->last_change(), 3u) << "an unchanged record is no change";
+
+  ASSERT_TRUE(store->begin_batch());
+  ASSERT_TRUE(store->upsert(arxiv_paper("2401.00009", 1, "Rolled back")));
+  store->rollback_batch();
+  EXPECT_EQ(store->last_change(), 3u);
+
+  EXPECT_EQ(upsert_one(*store, arxiv_paper("2401.00001", 2, "Revised")), UpsertOutcome::updated);
+  EXPECT_EQ(store->last_change(), 4u);
+  EXPECT_EQ(changes(*store, 3, 4), Ids{"2401.00001@v2"});
+  EXPECT_EQ(changes(*store, 0, 4), (Ids{"2401.00002", "2401.00003", "2401.00001@v2"}))
+      << "a paper appears once, at its latest change";
 }
 
 TEST(Batch, ARolledBackBatchLeavesNoTrace) {
