@@ -57,31 +57,8 @@ std::string path_encode(std::string_view text) {
   return out;
 }
 
-std::string paper_path(const Paper& paper) { return "/papers/" + path_encode(paper_id(paper)); }
-
 std::string count_of(size_t count, const char* singular, const char* plural) {
   return std::to_string(count) + " " + (count == 1 ? singular : plural);
-}
-
-// "A, B and C" for up to `named` authors; past that the first two, "et al." and the count;
-// only the count when names are unknown.
-std::string authors_line(const Paper& paper, size_t named) {
-  if (paper.authors.empty()) {
-    const int count = paper.author_count;
-    return count > 0 ? count_of(static_cast<size_t>(count), "author", "authors") : std::string();
-  }
-  std::string line;
-  if (paper.authors.size() > named) {
-    line = paper.authors[0];
-    if (named > 1) line += ", " + paper.authors[1];
-    line += " et al. (" + count_of(paper.authors.size(), "author", "authors") + ")";
-    return line;
-  }
-  for (size_t i = 0; i < paper.authors.size(); ++i) {
-    if (i > 0) line += i + 1 == paper.authors.size() ? " and " : ", ";
-    line += paper.authors[i];
-  }
-  return line;
 }
 
 mustache::data links(const Paper& paper) {
@@ -200,6 +177,27 @@ mustache::data category_chips(const std::vector<Paper>& papers, const std::strin
 
 }  // namespace
 
+std::string paper_path(const Paper& paper) { return "/papers/" + path_encode(paper_id(paper)); }
+
+std::string authors_line(const Paper& paper, size_t named) {
+  if (paper.authors.empty()) {
+    const int count = paper.author_count;
+    return count > 0 ? count_of(static_cast<size_t>(count), "author", "authors") : std::string();
+  }
+  std::string line;
+  if (paper.authors.size() > named) {
+    line = paper.authors[0];
+    if (named > 1) line += ", " + paper.authors[1];
+    line += " et al. (" + count_of(paper.authors.size(), "author", "authors") + ")";
+    return line;
+  }
+  for (size_t i = 0; i < paper.authors.size(); ++i) {
+    if (i > 0) line += i + 1 == paper.authors.size() ? " and " : ", ";
+    line += paper.authors[i];
+  }
+  return line;
+}
+
 std::string url_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -241,7 +239,9 @@ Result<Pages> Pages::load() {
       {&pages.paper_, "templates/paper.mustache"},
       {&pages.trending_, "templates/trending.mustache"},
       {&pages.error_, "templates/error.mustache"},
-      {&pages.empty_, "templates/empty.mustache"}};
+      {&pages.empty_, "templates/empty.mustache"},
+      {&pages.search_, "templates/search.mustache"},
+      {&pages.result_, "templates/search_result.mustache"}};
   for (const auto& [slot, name] : templates) {
     auto text = find_embedded_file(name);
     if (!text) return fail(std::string("web: template ") + name + " is not embedded");
@@ -255,10 +255,26 @@ Result<Pages> Pages::load() {
 
 namespace {
 
+// On the search page, `search` fills the header's search box and keeps its filters and order.
 std::string in_layout(std::string_view layout, const std::string& title, const std::string& nav,
-                      const std::string& content) {
+                      const std::string& content, const SearchView* search = nullptr) {
   mustache::data data;
   data.set("title", title);
+  if (search) {
+    set_nonempty(data, "query", search->q);
+    mustache::data fields{mustache::data::type::list};
+    auto keep = [&fields](const char* name, const std::string& value) {
+      if (value.empty()) return;
+      mustache::data field;
+      field.set("name", name);
+      field.set("value", value);
+      fields.push_back(field);
+    };
+    keep("category", search->category);
+    keep("year", search->year);
+    if (search->sort != search::Sort::kRelevance) keep("sort", search_sort_name(search->sort));
+    if (!fields.is_empty_list()) data.set("search_fields", fields);
+  }
   data.set("content", content);
   data.set("nav_" + nav, true);
   return render(layout, data);
@@ -399,6 +415,154 @@ std::string Pages::trending(const std::vector<Paper>& papers) const {
   if (!papers.empty()) data.set("papers", cards);
   data.set("card", mustache::partial([&card_text] { return card_text; }));
   return in_layout(layout_, "Trending papers", "trending", render(trending_, data));
+}
+
+const char* search_sort_name(search::Sort sort) {
+  switch (sort) {
+    case search::Sort::kDate:
+      return "date";
+    case search::Sort::kUpvotes:
+      return "upvotes";
+    case search::Sort::kRelevance:
+      break;
+  }
+  return "relevance";
+}
+
+std::string search_path(const SearchView& view) {
+  std::string query = "q=" + url_encode(view.q);
+  if (!view.category.empty()) query += "&category=" + url_encode(view.category);
+  if (!view.year.empty()) query += "&year=" + url_encode(view.year);
+  if (view.sort != search::Sort::kRelevance)
+    query += std::string("&sort=") + search_sort_name(view.sort);
+  if (view.page > 1) query += "&page=" + std::to_string(view.page);
+  return "/search?" + query;
+}
+
+namespace {
+
+constexpr size_t kSnippetAuthors = 3;
+constexpr size_t kCategoryFacets = 12;
+constexpr size_t kYearFacets = 12;
+
+mustache::data search_result(const FoundPaper& found, size_t rank) {
+  const Paper& paper = found.paper;
+  mustache::data data;
+  data.set("rank", std::to_string(rank));
+  data.set("url", paper_path(paper));
+  data.set("title_html", found.title_html);
+  set_nonempty(data, "snippet_html", found.snippet_html);
+  set_nonempty(data, "authors", authors_line(paper, kSnippetAuthors));
+  data.set("upvotes", std::to_string(paper.upvotes));
+  if (!paper.published.empty()) data.set("published", readable_date(paper.published));
+  mustache::data categories{mustache::data::type::list};
+  for (const std::string& category : paper.categories) {
+    mustache::data chip;
+    chip.set("name", category);
+    chip.set("url", "/search?q=" + url_encode("cat:" + category));
+    categories.push_back(chip);
+  }
+  if (!paper.categories.empty()) data.set("categories", categories);
+  return data;
+}
+
+// Facet counts as links that narrow the search to one value (the active value links back out).
+mustache::data facet_links(const SearchView& view, const std::vector<search::FacetCount>& facets,
+                           std::string SearchView::*field, size_t shown) {
+  mustache::data list{mustache::data::type::list};
+  for (size_t i = 0; i < facets.size() && i < shown; ++i) {
+    const search::FacetCount& facet = facets[i];
+    SearchView target = view;
+    target.page = 1;
+    const bool active = view.*field == facet.value;
+    target.*field = active ? std::string() : facet.value;
+    mustache::data link;
+    link.set("value", facet.value);
+    link.set("count", std::to_string(facet.count));
+    link.set("url", search_path(target));
+    link.set("active", active);
+    list.push_back(link);
+  }
+  return list;
+}
+
+}  // namespace
+
+std::string Pages::search(const SearchView& view) const {
+  const std::string result_text(result_);
+  mustache::data data;
+  set_nonempty(data, "q", view.q);
+  set_nonempty(data, "category", view.category);
+  set_nonempty(data, "year", view.year);
+  set_nonempty(data, "unavailable", view.unavailable);
+  const bool asked = !view.q.empty() || !view.category.empty() || !view.year.empty();
+  data.set("asked", asked && view.unavailable.empty());
+  data.set("sort", search_sort_name(view.sort));
+
+  if (view.total) {
+    data.set("count", std::to_string(*view.total));
+    data.set("count_label", *view.total == 1 ? "paper" : "papers");
+  }
+  mustache::data notes{mustache::data::type::list};
+  for (const std::string& note : view.notes) notes.push_back(mustache::data("text", note));
+  if (!view.notes.empty()) data.set("notes", notes);
+
+  mustache::data sorts{mustache::data::type::list};
+  for (auto [sort, label] :
+       {std::pair{search::Sort::kRelevance, "Best match"}, std::pair{search::Sort::kDate, "Newest"},
+        std::pair{search::Sort::kUpvotes, "Most upvoted"}}) {
+    SearchView target = view;
+    target.sort = sort;
+    target.page = 1;
+    mustache::data option;
+    option.set("label", label);
+    option.set("url", search_path(target));
+    option.set("active", sort == view.sort);
+    sorts.push_back(option);
+  }
+  data.set("sorts", sorts);
+
+  mustache::data categories =
+      facet_links(view, view.category_facets, &SearchView::category, kCategoryFacets);
+  if (!categories.is_empty_list()) {
+    data.set("category_facets", categories);
+    data.set("has_category_facets", true);
+  }
+  mustache::data years = facet_links(view, view.year_facets, &SearchView::year, kYearFacets);
+  if (!years.is_empty_list()) {
+    data.set("year_facets", years);
+    data.set("has_year_facets", true);
+  }
+
+  mustache::data results{mustache::data::type::list};
+  const size_t first_rank = (view.page - 1) * view.page_size;
+  for (size_t i = 0; i < view.results.size(); ++i)
+    results.push_back(search_result(view.results[i], first_rank + i + 1));
+  if (!view.results.empty()) data.set("results", results);
+  data.set("result", mustache::partial([&result_text] { return result_text; }));
+
+  if (view.page > 1) {
+    SearchView previous = view;
+    --previous.page;
+    data.set("previous_url", search_path(previous));
+  }
+  const bool more = view.total ? first_rank + view.results.size() < *view.total
+                               : view.results.size() == view.page_size;
+  if (more) {
+    SearchView next = view;
+    ++next.page;
+    data.set("next_url", search_path(next));
+  }
+  if (view.page > 1 || more) {
+    std::string label = "Page " + std::to_string(view.page);
+    if (view.total) {
+      label += " of " + std::to_string((*view.total + view.page_size - 1) / view.page_size);
+    }
+    data.set("page_label", label);
+  }
+
+  std::string title = view.q.empty() ? "Search" : view.q + " · Search";
+  return in_layout(layout_, title, "search", render(search_, data), &view);
 }
 
 std::string Pages::error(int status, std::string_view heading, std::string_view detail) const {

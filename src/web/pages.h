@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "core/paper.h"
 #include "core/result.h"
 #include "feed/feed.h"
+#include "search/search.h"
 
 namespace paperboy::web {
 
@@ -18,6 +20,30 @@ struct FeedView {
   std::chrono::sys_days day{};  // the day the URL named (any day inside the period)
   std::string category;         // empty: all categories
   feed::SortOrder sort = feed::SortOrder::upvotes;
+};
+
+// One search result as pages and the API show it.
+struct FoundPaper {
+  Paper paper;
+  double score = 0;
+  std::string title_html;    // escaped by search::highlight, matches in <mark>
+  std::string snippet_html;  // escaped by search::snippet
+};
+
+// What the search page shows: the request as understood, and its results.
+struct SearchView {
+  std::string q;  // the words as typed, without the category and year filters
+  std::string category;
+  std::string year;
+  search::Sort sort = search::Sort::kRelevance;
+  size_t page = 1;  // 1-based
+  size_t page_size = 20;
+  std::string unavailable;  // why search cannot run (no index); empty when it ran
+  std::optional<uint64_t> total;
+  std::vector<FoundPaper> results;
+  std::vector<search::FacetCount> category_facets;
+  std::vector<search::FacetCount> year_facets;
+  std::vector<std::string> notes;
 };
 
 class Pages {
@@ -30,11 +56,26 @@ class Pages {
   std::string empty_feed() const;
   std::string paper(const Paper& paper) const;
   std::string trending(const std::vector<Paper>& papers) const;
+  // Results, or the query syntax when nothing was asked yet, or why search is unavailable.
+  std::string search(const SearchView& view) const;
   std::string error(int status, std::string_view heading, std::string_view detail) const;
 
  private:
-  std::string_view layout_, feed_, card_, paper_, trending_, error_, empty_;
+  std::string_view layout_, feed_, card_, paper_, trending_, error_, empty_, search_, result_;
 };
+
+// "/papers/<id>", percent-encoded, keeping the '/' of old-style ids such as hep-th/9901001.
+std::string paper_path(const Paper& paper);
+
+// "relevance", "date" or "upvotes", as the search page and API name the orders.
+const char* search_sort_name(search::Sort sort);
+
+// The search page address for `view` (page 1 is left out).
+std::string search_path(const SearchView& view);
+
+// "A, B and C" for up to `named` authors; past that the first two, "et al." and the count;
+// only the count when names are unknown.
+std::string authors_line(const Paper& paper, size_t named);
 
 // Percent-encodes `text` for a URL query value (RFC 3986 unreserved characters stay).
 std::string url_encode(std::string_view text);

@@ -16,8 +16,12 @@
 
 #include "core/date.h"
 #include "feed/feed.h"
+#include "search/highlight.h"
+#include "search/query.h"
+#include "search/search.h"
 #include "web/assets.h"
 #include "web/hf_json.h"
+#include "web/live_index.h"
 #include "web/pages.h"
 #include "web/periods.h"
 
@@ -35,6 +39,12 @@ constexpr size_t kMaxApiLimit = 100;
 constexpr size_t kMaxApiPage = 100000;
 constexpr size_t kTrendingPageSize = 30;
 constexpr size_t kMaxCategoryLength = 40;
+constexpr size_t kDefaultSearchLimit = 20;
+constexpr size_t kMaxSearchOffset = 10000;
+constexpr size_t kSearchPageSize = 20;
+constexpr size_t kMaxSearchPage = kMaxSearchOffset / kSearchPageSize;
+constexpr size_t kMaxQueryBytes = 2000;
+constexpr size_t kSnippetBytes = 240;
 
 constexpr const char* kHtml = "text/html; charset=utf-8";
 constexpr const char* kJson = "application/json; charset=utf-8";
@@ -163,6 +173,118 @@ const char* reason_heading(int status) {
   }
 }
 
+// A search request from its URL parameters: the words, filters, order and which results.
+struct SearchParams {
+  SearchView view;  // q, category, year, sort and page as the page shows them
+  size_t limit = kDefaultSearchLimit;
+  size_t offset = 0;
+};
+
+bool valid_year(const std::string& year) {
+  return year.size() == 4 && std::all_of(year.begin(), year.end(), [](char c) {
+           return std::isdigit(static_cast<unsigned char>(c));
+         });
+}
+
+// The words plus the filters in the query language, which is what the search engine reads.
+std::string full_query_text(const SearchView& view) {
+  std::string text = view.q;
+  if (!view.category.empty()) text += " cat:" + view.category;
+  if (!view.year.empty()) text += " year:" + view.year;
+  return text;
+}
+
+// `paged`: the page's ?page= (fixed page size); otherwise the API's ?limit= and ?offset=.
+Result<SearchParams> parse_search_params(const Request& request, bool paged) {
+  SearchParams params;
+  SearchView& view = params.view;
+  view.q = query_param(request, "q").value_or("");
+  if (view.q.size() > kMaxQueryBytes) {
+    return fail("q: at most " + std::to_string(kMaxQueryBytes) + " bytes, got " +
+                std::to_string(view.q.size()));
+  }
+  if (auto category = query_param(request, "category"); category && !category->empty()) {
+    if (!valid_category(*category)) {
+      return fail("category: expected an arXiv category such as cs.CL, got '" + *category + "'");
+    }
+    view.category = *category;
+  }
+  if (auto year = query_param(request, "year"); year && !year->empty()) {
+    if (!valid_year(*year)) return fail("year: expected a year such as 2024, got '" + *year + "'");
+    view.year = *year;
+  }
+  if (auto sort = query_param(request, "sort"); sort && !sort->empty()) {
+    if (*sort == "relevance") {
+      view.sort = search::Sort::kRelevance;
+    } else if (*sort == "date") {
+      view.sort = search::Sort::kDate;
+    } else if (*sort == "upvotes") {
+      view.sort = search::Sort::kUpvotes;
+    } else {
+      return fail("sort: expected relevance, date or upvotes, got '" + *sort + "'");
+    }
+  }
+  if (paged) {
+    if (auto page = query_param(request, "page")) {
+      auto parsed = parse_count(*page, kMaxSearchPage);
+      if (!parsed || *parsed == 0) {
+        return fail("page: expected a page number from 1 to " + std::to_string(kMaxSearchPage) +
+                    ", got '" + *page + "'");
+      }
+      view.page = *parsed;
+    }
+    view.page_size = kSearchPageSize;
+    params.limit = kSearchPageSize;
+    params.offset = (view.page - 1) * kSearchPageSize;
+    return params;
+  }
+  if (auto limit = query_param(request, "limit")) {
+    auto parsed = parse_count(*limit, kMaxApiLimit);
+    if (!parsed || *parsed == 0) {
+      return fail("limit: expected a number from 1 to " + std::to_string(kMaxApiLimit) + ", got '" +
+                  *limit + "'");
+    }
+    params.limit = *parsed;
+  }
+  if (auto offset = query_param(request, "offset")) {
+    auto parsed = parse_count(*offset, kMaxSearchOffset);
+    if (!parsed) {
+      return fail("offset: expected a number from 0 to " + std::to_string(kMaxSearchOffset) +
+                  ", got '" + *offset + "'");
+    }
+    params.offset = *parsed;
+  }
+  view.page_size = params.limit;
+  view.page = params.offset / params.limit + 1;
+  return params;
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string content_type_for(std::string_view name) {
   if (name.ends_with(".css")) return "text/css; charset=utf-8";
   if (name.ends_with(".js")) return "text/javascript; charset=utf-8";
@@ -189,6 +311,7 @@ struct Server::State {
   store::Store& store;
   ServerOptions options;
   Pages pages;
+  std::unique_ptr<LiveIndex> index;  // null: search disabled
   HttpServer http;
   int port = 0;
   std::atomic<bool> stop_requested{false};
@@ -415,6 +538,211 @@ struct Server::State {
     send_json(response, 200, hf_paper(**found));
   }
 
+  // The outcome of a search: `status` 200 with the view filled in, else the status to answer
+  // (400 bad query, 503 no index, 500 store failure) and why.
+  struct SearchRun {
+    int status = 200;
+    std::string error;
+    search::SearchResults results;
+  };
+
+  // Runs `params` against the current snapshot and loads the papers found from the store,
+  // filling params.view with what the page and the API show.
+  SearchRun run_search(SearchParams& params, bool facets) {
+    SearchRun run;
+    SearchView& view = params.view;
+    if (!index) {
+      run.status = 503;
+      run.error = "search is disabled: this server was started without a search index";
+      return run;
+    }
+    auto snapshot = index->current();
+    if (!snapshot) {
+      run.status = 503;
+      run.error = snapshot.error().message;
+      return run;
+    }
+    auto query = search::parse_query(full_query_text(view));
+    if (!query) {
+      run.status = 400;
+      run.error = "q: " + query.error().message;
+      return run;
+    }
+    search::SearchOptions search_options;
+    search_options.limit = params.limit;
+    search_options.offset = params.offset;
+    search_options.sort = view.sort;
+    search_options.facets = facets;
+    auto results = search::search(**snapshot, *query, search_options);
+    if (!results) {
+      run.status = 400;
+      run.error = "q: " + results.error().message;
+      return run;
+    }
+    run.results = std::move(*results);
+    view.total = run.results.total;
+    view.category_facets = run.results.category_facets;
+    view.year_facets = run.results.year_facets;
+    view.notes = run.results.notes;
+    // The index may briefly know papers the store no longer has (or not yet); those are skipped.
+    size_t missing = 0;
+    for (const search::Hit& hit : run.results.hits) {
+      auto found = store.find(hit.paper_id);
+      if (!found) {
+        run.status = 500;
+        run.error = found.error().message;
+        return run;
+      }
+      if (!found->has_value()) {
+        ++missing;
+        continue;
+      }
+      FoundPaper& result = view.results.emplace_back();
+      result.paper = std::move(**found);
+      result.score = hit.score;
+      result.title_html = search::highlight(result.paper.title, *query);
+      const std::string& text =
+          result.paper.abstract.empty() ? result.paper.ai_summary : result.paper.abstract;
+      if (!text.empty()) result.snippet_html = search::snippet(text, *query, kSnippetBytes);
+    }
+    if (missing > 0) {
+      view.notes.push_back(std::to_string(missing) + (missing == 1 ? " match is" : " matches are") +
+                           " not in the paper store any more and left out");
+    }
+    return run;
+  }
+
+  // Answers a failed run as JSON (`api`) or as a page; false when the run succeeded.
+  bool send_search_failure(const Request& request, Response& response, const SearchRun& run,
+                           bool api, const SearchView& view) {
+    if (run.status == 200) return false;
+    if (run.status == 500) {
+      send_internal_error(request, response, Error{run.error});
+    } else if (api) {
+      send_json_error(response, run.status, run.error);
+    } else if (run.status == 503) {
+      SearchView unavailable = view;
+      unavailable.unavailable = run.error;
+      send_page(response, 503, pages.search(unavailable));
+    } else {
+      send_error_page(response, run.status, run.error);
+    }
+    return true;
+  }
+
+  void search_page(const Request& request, Response& response) {
+    auto params = parse_search_params(request, /*paged=*/true);
+    if (!params) return send_error_page(response, 400, params.error().message);
+    SearchView& view = params->view;
+    const bool asked = !view.q.empty() || !view.category.empty() || !view.year.empty();
+    if (!asked) {
+      if (!index)
+        view.unavailable = "Search is disabled: this server was started without an index.";
+      return send_page(response, index ? 200 : 503, pages.search(view));
+    }
+    SearchRun run = run_search(*params, /*facets=*/true);
+    if (send_search_failure(request, response, run, /*api=*/false, view)) return;
+    if (run.results.jumped && !view.results.empty()) {
+      return response.set_redirect(paper_path(view.results.front().paper), 302);
+    }
+    send_page(response, 200, pages.search(view));
+  }
+
+  void api_search(const Request& request, Response& response) {
+    auto params = parse_search_params(request, /*paged=*/false);
+    if (!params) return send_json_error(response, 400, params.error().message);
+    SearchView& view = params->view;
+    if (view.q.empty() && view.category.empty() && view.year.empty()) {
+      return send_json_error(response, 400, "q: expected a query, such as q=state+space+models");
+    }
+    SearchRun run = run_search(*params, /*facets=*/true);
+    if (send_search_failure(request, response, run, /*api=*/true, view)) return;
+    json results = json::array();
+    for (const FoundPaper& found : view.results) {
+      const Paper& paper = found.paper;
+      results.push_back(
+          json{{"id", paper_id(paper)},
+               {"url", paper_path(paper)},
+               {"title", paper.title},
+               {"title_html", found.title_html},
+               {"snippet_html", found.snippet_html},
+               {"authors", paper.authors},
+               {"author_count", paper.authors.empty() ? paper.author_count
+                                                      : static_cast<int>(paper.authors.size())},
+               {"published", paper.published.empty() ? json(nullptr) : json(paper.published)},
+               {"feed_day", paper.feed_day.empty() ? json(nullptr) : json(paper.feed_day)},
+               {"upvotes", paper.upvotes},
+               {"score", found.score},
+               {"categories", paper.categories}});
+    }
+    auto facet_list = [](const std::vector<search::FacetCount>& facets) {
+      json list = json::array();
+      for (const search::FacetCount& facet : facets)
+        list.push_back(json{{"value", facet.value}, {"count", facet.count}});
+      return list;
+    };
+    send_json(response, 200,
+              json{{"query", full_query_text(view)},
+                   {"q", view.q},
+                   {"category", view.category},
+                   {"year", view.year},
+                   {"sort", search_sort_name(view.sort)},
+                   {"limit", params->limit},
+                   {"offset", params->offset},
+                   {"total", view.total ? json(*view.total) : json(nullptr)},
+                   {"jumped", run.results.jumped},
+                   {"results", std::move(results)},
+                   {"facets", json{{"categories", facet_list(view.category_facets)},
+                                   {"years", facet_list(view.year_facets)}}},
+                   {"notes", view.notes}});
+  }
+
+  // Hugging Face's /api/papers/search: daily-paper-shaped entries, best match first.
+  void api_hf_search(const Request& request, Response& response) {
+    auto params = parse_search_params(request, /*paged=*/false);
+    if (!params) return send_json_error(response, 400, params.error().message);
+    if (params->view.q.empty() && params->view.category.empty() && params->view.year.empty()) {
+      return send_json_error(response, 400, "q: expected a query, such as q=state+space+models");
+    }
+    SearchRun run = run_search(*params, /*facets=*/false);
+    if (send_search_failure(request, response, run, /*api=*/true, params->view)) return;
+    json entries = json::array();
+    for (const FoundPaper& found : params->view.results)
+      entries.push_back(hf_daily_entry(found.paper));
+    send_json(response, 200, entries);
+  }
+
+  // The OpenSearch description, so browsers can add paperboy as a search engine. Its URLs
+  // must be absolute: they use the Host the browser asked for, when it looks like one.
+  void opensearch(const Request& request, Response& response) {
+    std::string host = request.get_header_value("Host");
+    const bool plausible =
+        !host.empty() && host.size() < 256 && std::all_of(host.begin(), host.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+                 c == '[' || c == ']';
+        });
+    if (!plausible) host = options.host + ":" + std::to_string(port);
+    const std::string base = xml_escape("http://" + host);
+    response.set_header("Cache-Control", "public, max-age=3600");
+    response.set_content(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<OpenSearchDescription xmlns=\"http://a9.com/-/spec/opensearch/1.1/\">\n"
+        "  <ShortName>paperboy</ShortName>\n"
+        "  <Description>Search research papers on paperboy</Description>\n"
+        "  <InputEncoding>UTF-8</InputEncoding>\n"
+        "  <Image width=\"16\" height=\"16\" type=\"image/svg+xml\">" +
+            base +
+            "/static/favicon.svg</Image>\n"
+            "  <Url type=\"text/html\" method=\"get\" template=\"" +
+            base +
+            "/search?q={searchTerms}\"/>\n"
+            "  <Url type=\"application/json\" method=\"get\" template=\"" +
+            base +
+            "/api/search?q={searchTerms}\"/>\n"
+            "</OpenSearchDescription>\n",
+        "application/opensearchdescription+xml; charset=utf-8");
+  }
+
   void health(const Request& request, Response& response) {
     auto stats = store.stats();
     if (!stats) {
@@ -474,6 +802,11 @@ struct Server::State {
     http.Get("/trending", [this](const Request& q, Response& r) { trending_page(q, r); });
     http.Get("/api/daily_papers",
              [this](const Request& q, Response& r) { api_daily_papers(q, r); });
+    http.Get("/search", [this](const Request& q, Response& r) { search_page(q, r); });
+    http.Get("/opensearch.xml", [this](const Request& q, Response& r) { opensearch(q, r); });
+    http.Get("/api/search", [this](const Request& q, Response& r) { api_search(q, r); });
+    // Before /api/papers/{id}, which would take "search" for an id.
+    http.Get("/api/papers/search", [this](const Request& q, Response& r) { api_hf_search(q, r); });
     http.Get(R"(/api/papers/(.+))", [this](const Request& q, Response& r) { api_paper(q, r); });
     http.Get("/healthz", [this](const Request& q, Response& r) { health(q, r); });
     http.Get(R"(/static/([A-Za-z0-9_-]+\.(?:css|js|svg)))",
@@ -534,6 +867,7 @@ Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOption
 
   auto state = std::make_unique<State>(store, std::move(options), std::move(*pages));
   State& s = *state;
+  if (!s.options.index_dir.empty()) s.index = std::make_unique<LiveIndex>(s.options.index_dir);
   const int threads = s.options.threads;
   s.http.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));

@@ -22,6 +22,9 @@ struct ServerOptions {
   int port = 8080;  // 0: pick a free port
   std::filesystem::path
       katex_dir;  // KaTeX dist folder; empty: <source dir>/node_modules/katex/dist
+  // Search index folder (normally <data>/index); empty: search is disabled and says so.
+  // Commits to it show up within a second, without a restart.
+  std::filesystem::path index_dir;
   int threads = 8;
   size_t max_body_bytes = 1 << 20;
 };
