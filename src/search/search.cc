@@ -440,8 +440,10 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
     }
     if (search.passes_filters(candidate)) {
       double score = search.score(candidate);
-      auto match = search.match(candidate);
-      if (match.all_groups && !match.excluded && score > 0)
+      // Phrase and exclusion checks read positions; skip them when the score cannot enter.
+      bool competitive = score > 0 && (!top.full() || score > top.threshold());
+      auto match = competitive ? search.match(candidate) : SegmentSearch::Match{};
+      if (competitive && match.all_groups && !match.excluded)
         top.offer(
             Scored{score, uint64_t{search.base()} + candidate, segment_index, candidate, true});
     }
@@ -492,8 +494,9 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
     if (search.cursor(order[0]).doc() == pivot_doc) {
       if (search.passes_filters(pivot_doc)) {
         double score = search.score(pivot_doc);
-        auto match = search.match(pivot_doc);
-        if (!match.all_groups && match.strict_groups && !match.excluded && score > 0)
+        bool competitive = score > 0 && (!top.full() || score > top.threshold());
+        auto match = competitive ? search.match(pivot_doc) : SegmentSearch::Match{};
+        if (competitive && !match.all_groups && match.strict_groups && !match.excluded)
           top.offer(
               Scored{score, uint64_t{search.base()} + pivot_doc, segment_index, pivot_doc, false});
       }
