@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -338,6 +339,8 @@ TEST_F(SearchWeb, RejectsBadParametersWith400) {
     const json answer = get_json(path, 400);
     EXPECT_EQ(answer, (json{{"error", message}})) << path;
   }
+  EXPECT_EQ(get_json("/api/search?q=" + std::string(2001, 'a'), 400),
+            (json{{"error", "q: at most 2000 bytes, got 2001"}}));
   EXPECT_NE(get("/search?q=x&page=0", 400).find("page: expected a page number"), std::string::npos);
   EXPECT_NE(get("/search?q=mamba%20before:soon", 400).find("before: expects a date"),
             std::string::npos);
@@ -476,6 +479,19 @@ TEST_F(SearchWeb, MissingIndexGivesAClearMessageAndRecovers) {
   } while (status == 503 && std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(status, 200);
   EXPECT_EQ(ids(json::parse(body)).front(), "2312.00752");
+}
+
+TEST_F(SearchWeb, BrokenIndexGivesAClearMessage) {
+  const fs::path broken = directory_ / "broken-index";
+  fs::create_directories(broken);
+  std::ofstream(broken / "MANIFEST") << "not a manifest\n";
+  start_server(broken);
+  const std::string message = get_json("/api/search?q=mamba", 503)["error"];
+  EXPECT_NE(message.find("the search index in " + broken.string() + " cannot be opened ("),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("MANIFEST"), std::string::npos) << message;
+  EXPECT_NE(get("/search?q=mamba", 503).find("Search is unavailable"), std::string::npos);
 }
 
 }  // namespace
