@@ -111,6 +111,19 @@ TEST_F(EndToEnd, IngestsTheDemoCorpusOnceAndReimportChangesNothing) {
   // Ordered by upvotes: EnvHarness (163) before FACET (54).
   EXPECT_LT(feed.out.find("2608.19880"), feed.out.find("2608.18580"));
 
+  // Ingest also indexed the papers: search finds them by words, phrase and filter.
+  Outcome search = run({"search", "--json", "awakening", "static", "worlds"});
+  ASSERT_EQ(search.exit_code, 0) << search.err;
+  auto results = nlohmann::json::parse(search.out)["results"];
+  ASSERT_FALSE(results.empty()) << search.out;
+  EXPECT_EQ(results[0]["id"], "2608.19880");
+  Outcome rebuilt = run({"index", "rebuild"});
+  ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.err;
+  EXPECT_NE(rebuilt.out.find("indexed 607 papers"), std::string::npos) << rebuilt.out;
+  Outcome phrase = run({"search", "--json", "\"static worlds\" after:2026-08-01"});
+  ASSERT_EQ(phrase.exit_code, 0) << phrase.err;
+  EXPECT_EQ(nlohmann::json::parse(phrase.out)["results"][0]["id"], "2608.19880") << phrase.out;
+
   Outcome missing = run({"show", "2101.00001"});
   EXPECT_EQ(missing.exit_code, 4);
   Outcome usage = run({"feed", "--sort", "sideways"});
@@ -177,6 +190,11 @@ TEST_F(EndToEnd, ServesFeedPaperPagesAndTheHuggingFaceShapedApi) {
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200);
   EXPECT_NE(page->body.find("katex"), std::string::npos);
+
+  auto search = client.Get("/api/search?q=awakening%20static%20worlds");
+  ASSERT_TRUE(search);
+  ASSERT_EQ(search->status, 200) << search->body;
+  EXPECT_EQ(nlohmann::json::parse(search->body)["results"][0]["id"], "2608.19880");
 
   auto missing = client.Get("/api/papers/2101.00001");
   ASSERT_TRUE(missing);

@@ -30,7 +30,8 @@ struct IngestOptions {
   std::string format;              // empty: detect
   std::string feed_day;            // default feed day for sources that give none
   size_t batch_size = 5000;
-  bool dry_run = false;  // parse and validate only
+  bool dry_run = false;      // parse and validate only
+  bool update_index = true;  // bring the search index up to date afterwards
 };
 int run_ingest(const GlobalOptions& global, const IngestOptions& options);
 
@@ -56,5 +57,27 @@ struct ServeOptions {
   std::string katex_dir;  // empty: the web component's default
 };
 int run_serve(const GlobalOptions& global, const ServeOptions& options);
+
+// The search index folder inside the data folder.
+std::filesystem::path index_path(const GlobalOptions& global);
+
+int run_index_rebuild(const GlobalOptions& global);
+
+struct SearchCommandOptions {
+  std::string query;
+  size_t limit = 10;
+  size_t offset = 0;
+  std::string sort = "relevance";
+  bool facets = false;
+  bool json = false;
+};
+int run_search(const GlobalOptions& global, const SearchCommandOptions& options);
+
+struct EvalCommandOptions {
+  std::string benchmark_dir;
+  std::string queries = "queries-train.jsonl";
+  std::string qrels = "qrels-train.tsv";
+};
+int run_eval(const EvalCommandOptions& options);
 
 }  // namespace paperboy::cli

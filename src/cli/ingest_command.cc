@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "cli/commands.h"
+#include "cli/index_sync.h"
 #include "cli/progress.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
@@ -130,6 +131,7 @@ int run_ingest(const GlobalOptions& global, const IngestOptions& options) {
     Tally tally;
     size_t bytes_read = 0;
     size_t in_batch = 0;
+    size_t records_seen = 0;
 
     auto begun = (*store)->begin_batch();
     if (!begun) {
@@ -138,6 +140,15 @@ int run_ingest(const GlobalOptions& global, const IngestOptions& options) {
     }
     ingest::Sink sink;
     sink.on_paper = [&](Paper&& paper) -> Result<void> {
+      ++records_seen;
+      if (auto storable = store::check_storable(paper); !storable) {
+        ++tally.rejected;
+        print_rejection(
+            {file.string(), 0,
+             "record " + std::to_string(records_seen) + ": " + storable.error().message},
+            printed_rejections);
+        return {};
+      }
       auto outcome = (*store)->upsert(paper);
       if (!outcome) return std::unexpected(outcome.error());
       switch (*outcome) {
@@ -187,6 +198,14 @@ int run_ingest(const GlobalOptions& global, const IngestOptions& options) {
                  total.rejected - kMaxPrintedRejections);
   std::printf("%zu added, %zu updated, %zu unchanged, %zu rejected\n", total.added, total.updated,
               total.unchanged, total.rejected);
+  // Whatever was committed, even before an error, becomes searchable.
+  if (options.update_index) {
+    auto indexed = sync_index(**store, index_path(global), global.quiet);
+    if (!indexed) {
+      std::fprintf(stderr, "paperboy ingest: search index: %s\n", indexed.error().message.c_str());
+      return kError;
+    }
+  }
   if (exit_code == kSuccess && total.rejected > 0) exit_code = kRejected;
   return exit_code;
 }

@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   ingest->add_flag("--dry-run", ingest_options.dry_run, "Parse and validate only; store nothing");
+  ingest->add_flag(
+      "!--no-index", ingest_options.update_index,
+      "Leave the search index as it is (paperboy index rebuild, or the next ingest, catches up)");
 
   std::string show_id;
   bool show_json = false;
@@ -104,6 +107,35 @@ int main(int argc, char** argv) {
   serve->add_option("--katex-dir", serve_options.katex_dir, "KaTeX dist folder for math rendering")
       ->envname("PAPERBOY_KATEX_DIR");
 
+  auto* index = app.add_subcommand("index", "Maintain the search index");
+  index->require_subcommand(1);
+  auto* index_rebuild = index->add_subcommand("rebuild", "Rebuild the search index from the store");
+
+  SearchCommandOptions search_options;
+  std::vector<std::string> query_words;
+  auto* search = app.add_subcommand(
+      "search",
+      "Search titles, abstracts and authors. Syntax: words, \"exact phrase\", -exclude, a OR b,\n"
+      "title: abstract: author: cat:cs.CL after:2024-01-01 before: year:2023, or an arXiv id");
+  search->add_option("query", query_words, "The query")->required();
+  search->add_option("--limit", search_options.limit, "Results to show")->capture_default_str();
+  search->add_option("--offset", search_options.offset, "Results to skip")->capture_default_str();
+  search->add_option("--sort", search_options.sort, "relevance, date or upvotes")
+      ->capture_default_str();
+  search->add_flag("--facets", search_options.facets, "Count matches per category and year");
+  search->add_flag("--json", search_options.json, "Print JSON");
+
+  EvalCommandOptions eval_options;
+  auto* eval = app.add_subcommand("eval", "Measure search relevance on a BEIR-format benchmark");
+  eval->add_option("benchmark", eval_options.benchmark_dir,
+                   "Folder with corpus.jsonl, queries and qrels")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  eval->add_option("--queries", eval_options.queries, "Queries file in that folder")
+      ->capture_default_str();
+  eval->add_option("--qrels", eval_options.qrels, "Judgements file in that folder")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -122,5 +154,12 @@ int main(int argc, char** argv) {
   if (stats->parsed()) return run_stats(global, stats_json);
   if (exporter->parsed()) return run_export(global, export_output);
   if (serve->parsed()) return run_serve(global, serve_options);
+  if (index_rebuild->parsed()) return run_index_rebuild(global);
+  if (search->parsed()) {
+    for (const std::string& word : query_words)
+      search_options.query += (search_options.query.empty() ? "" : " ") + word;
+    return run_search(global, search_options);
+  }
+  if (eval->parsed()) return run_eval(eval_options);
   return kUsage;
 }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/index_sync.h"
 #include "store/store.h"
 #include "web/server.h"
 
@@ -31,7 +32,13 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
     std::fprintf(stderr, "paperboy serve: %s\n", store.error().message.c_str());
     return kError;
   }
+  // A new data folder, or one changed while no server ran, gets its search index up to date.
+  if (auto indexed = sync_index(**store, index_path(global), global.quiet); !indexed) {
+    std::fprintf(stderr, "paperboy serve: search index: %s\n", indexed.error().message.c_str());
+    return kError;
+  }
   web::ServerOptions server_options;
+  server_options.index_dir = index_path(global);
   server_options.host = options.host;
   server_options.port = options.port;
   server_options.threads = options.threads;

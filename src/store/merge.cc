@@ -1,4 +1,5 @@
 // The backend-independent rules of store.h: merging records and the feed entry time.
+#include "core/arxiv_id.h"
 #include "core/date.h"
 #include "store/store.h"
 
@@ -121,6 +122,17 @@ std::optional<std::chrono::sys_seconds> entered_feed_at(const Paper& paper) {
     if (!day->empty())
       if (auto parsed = parse_date(*day)) return std::chrono::sys_seconds{*parsed};
   return std::nullopt;
+}
+
+Result<void> check_storable(const Paper& paper) {
+  if (!paper.arxiv_id.empty()) {
+    if (!parse_arxiv_id(paper.arxiv_id))
+      return fail("arxiv_id \"" + paper.arxiv_id + "\" is not an arXiv identifier");
+    return {};
+  }
+  if (title_key(paper.title).empty())
+    return fail("no arXiv id and no title with letters or digits");
+  return {};
 }
 
 }  // namespace paperboy::store

@@ -113,6 +113,10 @@ class Store {
 // parses, else midnight UTC of feed_day, else of published; nullopt when none is known.
 std::optional<std::chrono::sys_seconds> entered_feed_at(const Paper& paper);
 
+// Why upsert() would refuse `paper` (an arXiv id that is not one, or neither an arXiv id nor a
+// title with letters or digits), so that a caller can reject the record instead of failing.
+Result<void> check_storable(const Paper& paper);
+
 // Applies the merge rules above to `stored` with `incoming` (its arXiv id already normalised);
 // returns whether `stored` changed. Shared by every backend.
 bool merge_paper(Paper& stored, const Paper& incoming);

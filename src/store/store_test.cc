@@ -791,5 +791,30 @@ TEST(EnteredFeedAt, PrefersSubmissionThenFeedDayThenPublication) {
   EXPECT_EQ(entered_feed_at(paper), parse_instant("2024-05-03T07:15:00Z"));
 }
 
+TEST(CheckStorable, AgreesWithWhatUpsertRefuses) {
+  Paper bad_id;
+  bad_id.arxiv_id = "not-an-id";
+  bad_id.title = "A title";
+  EXPECT_FALSE(check_storable(bad_id));
+  Paper no_letters;
+  no_letters.title = " -- ";
+  EXPECT_FALSE(check_storable(no_letters));
+  Paper fine;
+  fine.arxiv_id = "2312.00752v2";
+  EXPECT_TRUE(check_storable(fine));
+  Paper title_only;
+  title_only.title = "Mamba";
+  EXPECT_TRUE(check_storable(title_only));
+
+  TempDir dir;
+  auto store = open_store(dir / "papers.db");
+  ASSERT_TRUE(store->begin_batch());
+  EXPECT_FALSE(store->upsert(bad_id));
+  store->rollback_batch();
+  ASSERT_TRUE(store->begin_batch());
+  EXPECT_FALSE(store->upsert(no_letters));
+  store->rollback_batch();
+}
+
 }  // namespace
 }  // namespace paperboy::store
