@@ -32,7 +32,7 @@ measure "paperboy parse only (ingest --dry-run)" $paperboy --quiet ingest --dry-
 ours_parse=$(cat "$work/last")
 measure "Python json parse only" python3 bench/ingest/python_peer.py "$snapshot"
 peer_parse=$(cat "$work/last")
-measure "paperboy parse + store (SQLite)" $paperboy --quiet --data "$work/data" ingest --format arxiv-snapshot "$snapshot"
+measure "paperboy parse + store (SQLite)" $paperboy --quiet --data "$work/data" ingest --no-index --format arxiv-snapshot "$snapshot"
 ours_store=$(cat "$work/last")
 measure "Python json + sqlite3 upsert" python3 bench/ingest/python_peer.py --store "$work/peer.db" "$snapshot"
 peer_store=$(cat "$work/last")
