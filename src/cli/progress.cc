@@ -57,9 +57,12 @@ void Progress::draw(size_t records, size_t bytes, bool final_line) {
           std::string(static_cast<size_t>(kWidth - filled), '.') + "] ";
     bar += std::to_string(static_cast<int>(fraction * 100)) + "% ";
   }
-  std::fprintf(out_, "%s%s: %s%s records, %.0f records/s, %.1f MB/s, %.1fs%s",
+  // Work that reads no bytes (indexing from the store) shows no byte rate.
+  char byte_rate[32] = "";
+  if (bytes > 0) std::snprintf(byte_rate, sizeof byte_rate, ", %.1f MB/s", megabytes_per_second);
+  std::fprintf(out_, "%s%s: %s%s records, %.0f records/s%s, %.1fs%s",
                interactive_ ? "\r\x1b[K" : "", label_.c_str(), bar.c_str(),
-               with_thousands(records).c_str(), records_per_second, megabytes_per_second, seconds,
+               with_thousands(records).c_str(), records_per_second, byte_rate, seconds,
                (interactive_ && !final_line) ? "" : "\n");
   std::fflush(out_);
 }
