@@ -342,9 +342,10 @@ int main(int argc, char** argv) {
     return generate(std::stoul(args[1]), args[2], args[3], args[4]);
   if (args.size() == 5 && (args[0] == "run" || args[0] == "query"))
     return run(args[1], args[2], args[3], args[4], args[0] == "query");
-  std::fprintf(stderr,
-               "usage: search_bench generate RECORDS REAL_DATA_DIR CORPUS.jsonl QUERIES.tsv\n"
-               "       search_bench run paperboy|fts5|xapian CORPUS.jsonl QUERIES.tsv WORK_DIR\n"
-               "       search_bench query ...same as run, reusing the index a run left in WORK_DIR\n");
+  std::fprintf(
+      stderr,
+      "usage: search_bench generate RECORDS REAL_DATA_DIR CORPUS.jsonl QUERIES.tsv\n"
+      "       search_bench run paperboy|fts5|xapian CORPUS.jsonl QUERIES.tsv WORK_DIR\n"
+      "       search_bench query ...same as run, reusing the index a run left in WORK_DIR\n");
   return 2;
 }

@@ -29,8 +29,9 @@ TEST(ArxivId, AcceptsTheFormsSourcesWrite) {
 }
 
 TEST(ArxivId, RejectsOtherText) {
-  for (const char* text : {"", "mamba", "2312.0075", "2313.00752", "https://example.com/abs/2312.00752",
-                           "12345.6789", "hep-th/99010", "2312.00752vx"}) {
+  for (const char* text :
+       {"", "mamba", "2312.0075", "2313.00752", "https://example.com/abs/2312.00752", "12345.6789",
+        "hep-th/99010", "2312.00752vx"}) {
     EXPECT_FALSE(parse_arxiv_id(text).has_value()) << text;
   }
 }
@@ -79,7 +80,8 @@ TEST(PaperId, UsesTheArxivIdOrAStableTitleHash) {
 }
 
 TEST(CollapseWhitespace, JoinsHardLineBreaks) {
-  EXPECT_EQ(collapse_whitespace("  Calculation of prompt\n  diphoton  "), "Calculation of prompt diphoton");
+  EXPECT_EQ(collapse_whitespace("  Calculation of prompt\n  diphoton  "),
+            "Calculation of prompt diphoton");
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ struct Cursor {
   size_t pos = 0;
 
   void skip_separators() {
-    while (pos < text.size() && (std::isspace(static_cast<unsigned char>(text[pos])) || text[pos] == ','))
+    while (pos < text.size() &&
+           (std::isspace(static_cast<unsigned char>(text[pos])) || text[pos] == ','))
       ++pos;
   }
   std::optional<int> number(size_t min_digits, size_t max_digits) {

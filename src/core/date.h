@@ -17,7 +17,7 @@ std::optional<std::chrono::sys_days> parse_date(std::string_view text);
 // date is midnight UTC.
 std::optional<std::chrono::sys_seconds> parse_instant(std::string_view text);
 
-std::string format_date(std::chrono::sys_days day);          // "2024-05-30"
+std::string format_date(std::chrono::sys_days day);            // "2024-05-30"
 std::string format_instant(std::chrono::sys_seconds instant);  // "2024-05-30T17:59:01Z"
 
 // Today in UTC.

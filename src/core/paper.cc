@@ -20,7 +20,9 @@ uint64_t fnv1a64(std::string_view text) {
   return hash;
 }
 
-bool is_ascii_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ascii_space(char c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
 
 }  // namespace
 
@@ -42,9 +44,9 @@ std::string pdf_url(const Paper& paper) {
 
 std::string title_key(std::string_view title) {
   utf8proc_uint8_t* folded = nullptr;
-  const auto options = static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
-                                                      UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
-                                                      UTF8PROC_IGNORE);
+  const auto options =
+      static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                                     UTF8PROC_STRIPMARK | UTF8PROC_IGNORE);
   utf8proc_ssize_t length =
       utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(title.data()),
                    static_cast<utf8proc_ssize_t>(title.size()), &folded, options);
@@ -61,9 +63,9 @@ std::string title_key(std::string_view title) {
   bool pending_space = false;
   for (size_t i = 0; i < normalised.size();) {
     utf8proc_int32_t codepoint = 0;
-    utf8proc_ssize_t step = utf8proc_iterate(
-        reinterpret_cast<const utf8proc_uint8_t*>(normalised.data() + i),
-        static_cast<utf8proc_ssize_t>(normalised.size() - i), &codepoint);
+    utf8proc_ssize_t step =
+        utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(normalised.data() + i),
+                         static_cast<utf8proc_ssize_t>(normalised.size() - i), &codepoint);
     if (step <= 0) {
       ++i;
       continue;

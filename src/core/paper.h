@@ -17,14 +17,14 @@ struct Paper {
 
   std::string title;
   std::string abstract;
-  std::vector<std::string> authors;  // names, in paper order
-  int author_count = 0;              // when only a count is known (page captures)
+  std::vector<std::string> authors;     // names, in paper order
+  int author_count = 0;                 // when only a count is known (page captures)
   std::vector<std::string> categories;  // primary first
 
   // Dates are ISO "YYYY-MM-DD"; empty when unknown.
-  std::string published;  // first version
-  std::string updated;    // newest version
-  std::string feed_day;   // the day the paper entered the daily feed; empty: not in the feed
+  std::string published;     // first version
+  std::string updated;       // newest version
+  std::string feed_day;      // the day the paper entered the daily feed; empty: not in the feed
   std::string submitted_at;  // ISO 8601 instant it was submitted to the feed, when known
 
   std::string comments;
