@@ -2,6 +2,7 @@
 
 #include "core/arxiv_id.h"
 #include "core/date.h"
+#include "core/escape.h"
 #include "core/paper.h"
 
 namespace paperboy {
@@ -82,6 +83,12 @@ TEST(PaperId, UsesTheArxivIdOrAStableTitleHash) {
 TEST(CollapseWhitespace, JoinsHardLineBreaks) {
   EXPECT_EQ(collapse_whitespace("  Calculation of prompt\n  diphoton  "),
             "Calculation of prompt diphoton");
+}
+
+TEST(MarkupEscaped, ReplacesEveryMarkupCharacter) {
+  EXPECT_EQ(markup_escaped("<a href=\"x\">Tom & Jerry's</a>"),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+  EXPECT_EQ(markup_escaped("plain"), "plain");
 }
 
 }  // namespace

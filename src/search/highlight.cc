@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/escape.h"
 #include "text/analyzer.h"
 
 namespace paperboy::search {
@@ -31,30 +32,6 @@ std::vector<MatchedWord> matched_words(std::string_view text, const Query& query
   return words;
 }
 
-void append_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-}
-
 // Escapes text[begin, end) and marks the matched ranges inside it; overlapping ranges (a
 // compound and its parts) merge into one mark.
 std::string render(std::string_view text, uint32_t begin, uint32_t end,
@@ -70,13 +47,13 @@ std::string render(std::string_view text, uint32_t begin, uint32_t end,
   std::string out;
   uint32_t at = begin;
   for (const Range& mark : marks) {
-    append_escaped(out, text.substr(at, mark.first - at));
+    append_markup_escaped(out, text.substr(at, mark.first - at));
     out += "<mark>";
-    append_escaped(out, text.substr(mark.first, mark.second - mark.first));
+    append_markup_escaped(out, text.substr(mark.first, mark.second - mark.first));
     out += "</mark>";
     at = mark.second;
   }
-  append_escaped(out, text.substr(at, end - at));
+  append_markup_escaped(out, text.substr(at, end - at));
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/date.h"
+#include "core/escape.h"
 #include "feed/feed.h"
 #include "search/highlight.h"
 #include "search/query.h"
@@ -257,32 +258,6 @@ Result<SearchParams> parse_search_params(const Request& request, bool paged) {
   view.page_size = params.limit;
   view.page = params.offset / params.limit + 1;
   return params;
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
 }
 
 std::string content_type_for(std::string_view name) {
@@ -722,7 +697,7 @@ struct Server::State {
                  c == '[' || c == ']';
         });
     if (!plausible) host = options.host + ":" + std::to_string(port);
-    const std::string base = xml_escape("http://" + host);
+    const std::string base = markup_escaped("http://" + host);
     response.set_header("Cache-Control", "public, max-age=3600");
     response.set_content(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
