@@ -11,7 +11,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libssl-dev libkainjow-mustache-dev
   libgtest-dev libgmock-dev libbenchmark-dev libxapian-dev
-  curl python3 nodejs npm bc time
+  curl python3 nodejs npm bc time python3-torch libopenblas-dev
 )
 
 missing=()
