@@ -10,7 +10,8 @@ packages=(
   libsimdjson-dev libpugixml-dev nlohmann-json3-dev libutf8proc-dev libstemmer-dev
   libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libssl-dev libkainjow-mustache-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libxapian-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libxapian-dev libeigen3-dev libhnswlib-dev
+  libcurl4-openssl-dev python3-aiosmtpd
   curl python3 nodejs npm bc time python3-torch libopenblas-dev
 )
 
