@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "core/arxiv_id.h"
+#include "store/community_schema.h"
 #include "store/fast_keys.h"
 #include "store/store.h"
 
@@ -25,7 +26,7 @@ namespace {
 constexpr int32_t kApplicationId = 0x50424F59;
 
 // kMigrations[i] brings the schema from version i to i + 1; append, never edit.
-const std::array<const char*, 3> kMigrations = {
+const std::array<const char*, 4> kMigrations = {
     R"sql(
 CREATE TABLE papers (
   id INTEGER PRIMARY KEY,
@@ -75,6 +76,8 @@ ALTER TABLE papers ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE papers SET change_seq = id;
 CREATE INDEX papers_change_seq ON papers(change_seq);
 )sql",
+    // Accounts, votes, comments, collections, submissions (sqlite_community.cc).
+    kCommunitySchemaV1,
 };
 constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 
@@ -126,25 +129,34 @@ constexpr const char* kCategoryFilter =
 
 // Statement texts, built once from kColumns. Connections cache prepared statements by address.
 struct Sql {
-  std::string find_by_arxiv_id, find_by_title_key, find_title_only, all_title_only, insert, update,
-      last_change, changes, feed_papers, feed_days, feed_day_before, feed_day_after, all_papers,
-      upvoted_recent, upvoted_popular, stats;
+  std::string find_by_arxiv_id, merge_find_by_arxiv_id, find_by_title_key, find_title_only,
+      all_title_only, insert, update, last_change, changes, feed_papers, feed_days,
+      feed_day_before, feed_day_after, all_papers, upvoted_recent, upvoted_popular, stats;
 
   Sql() {
     std::string columns = "id";
+    // Merges see imported upvotes only and updates add the local votes (sqlite_community.cc)
+    // back, so upvotes stays imported + local and a re-import never counts a vote twice.
+    std::string merge_columns = "id";
     std::string placeholders, assignments;
     for (size_t i = 0; i < kColumns.size(); ++i) {
+      const bool upvotes = std::string_view(kColumns[i].name) == "upvotes";
       columns += fmt::format(", {}", kColumns[i].name);
+      merge_columns +=
+          upvotes ? ", upvotes - local_upvotes" : fmt::format(", {}", kColumns[i].name);
       placeholders += fmt::format("?{}, ", i + 1);
-      assignments += fmt::format("{} = ?{}, ", kColumns[i].name, i + 1);
+      assignments += upvotes ? fmt::format("upvotes = ?{} + local_upvotes, ", i + 1)
+                             : fmt::format("{} = ?{}, ", kColumns[i].name, i + 1);
     }
     const std::string select = "SELECT " + columns + " FROM papers ";
+    const std::string merge_select = "SELECT " + merge_columns + " FROM papers ";
     find_by_arxiv_id = select + "WHERE arxiv_id = ?1";
+    merge_find_by_arxiv_id = merge_select + "WHERE arxiv_id = ?1";
     // Index hints fix the plans: unhinted, SQLite may walk every title-only paper through
     // arxiv_id IS NULL instead of searching the title key.
     find_by_title_key =
-        select + "INDEXED BY papers_title_key WHERE title_key = ?1 ORDER BY id LIMIT 1";
-    find_title_only = select +
+        merge_select + "INDEXED BY papers_title_key WHERE title_key = ?1 ORDER BY id LIMIT 1";
+    find_title_only = merge_select +
                       "INDEXED BY papers_title_only WHERE title_key = ?1 AND arxiv_id IS NULL "
                       "ORDER BY id LIMIT 1";
     all_title_only = select + "INDEXED BY papers_title_only WHERE arxiv_id IS NULL";
@@ -452,7 +464,7 @@ class SqliteStore final : public Store {
     std::string key;
     std::optional<StoredPaper> stored;
     if (!record->arxiv_id.empty()) {
-      auto found = lookup(sql().find_by_arxiv_id, record->arxiv_id);
+      auto found = lookup(sql().merge_find_by_arxiv_id, record->arxiv_id);
       if (!found) return abandon_with(found.error());
       stored = std::move(*found);
       if (!stored) {
