@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <queue>
@@ -309,6 +310,100 @@ std::optional<Snapshot::Location> Snapshot::find_paper(std::string_view paper_id
 }
 
 // ---------------------------------------------------------------------------------------------
+// Merges
+
+std::optional<MergeRange> choose_merge(const std::vector<SegmentView>& segments,
+                                       const MergePolicy& policy) {
+  if (policy.merge_factor < 2) return std::nullopt;
+  size_t count = segments.size();
+  double log_factor = std::log(static_cast<double>(policy.merge_factor));
+  auto min_docs = static_cast<double>(std::max<uint64_t>(policy.min_level_docs, 1));
+  std::vector<double> levels;
+  for (const SegmentView& view : segments)
+    levels.push_back(std::log(std::max(static_cast<double>(view.live_count()), min_docs)) /
+                     log_factor);
+  double floor_level = std::log(min_docs) / log_factor;
+  // As Lucene's LogMergePolicy: from the left, the segments down to 0.75 levels below the
+  // largest remaining one form one level; merge its first merge_factor adjacent segments.
+  for (size_t start = 0; start < count;) {
+    double top = *std::max_element(levels.begin() + static_cast<ptrdiff_t>(start), levels.end());
+    double bottom = top <= floor_level ? -1.0 : top - 0.75;
+    size_t last = count - 1;
+    while (last > start && levels[last] < bottom) --last;
+    if (last + 1 - start >= policy.merge_factor)
+      return MergeRange{start, start + policy.merge_factor};
+    start = last + 1;
+  }
+  for (size_t s = 0; s < count; ++s) {
+    const SegmentView& view = segments[s];
+    if (view.deleted_count > policy.max_deleted_fraction * view.segment->doc_count())
+      return MergeRange{s, s + 1};
+  }
+  return std::nullopt;
+}
+
+Result<std::shared_ptr<const Segment>> write_merged_segment(
+    const std::filesystem::path& path, const std::vector<SegmentView>& sources,
+    std::vector<std::vector<uint32_t>>& remap, const std::atomic<bool>& cancel) {
+  // New doc ids follow segment order, so each term's postings stay in doc order when the
+  // segments are visited in turn.
+  std::vector<StoredDoc> docs;
+  remap.assign(sources.size(), {});
+  for (size_t s = 0; s < sources.size(); ++s) {
+    const SegmentView& view = sources[s];
+    remap[s].assign(view.segment->doc_count(), kNoDoc);
+    for (uint32_t doc = 0; doc < view.segment->doc_count(); ++doc) {
+      if (view.is_deleted(doc)) continue;
+      remap[s][doc] = static_cast<uint32_t>(docs.size());
+      docs.push_back(view.segment->stored(doc));
+    }
+  }
+  if (docs.empty()) return std::shared_ptr<const Segment>();
+  auto writer = SegmentFileWriter::create(path, docs);
+  if (!writer) return fail(writer.error().message);
+
+  // k-way merge of the sorted term tables.
+  using Head = std::pair<std::string_view, size_t>;  // term, source
+  std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
+  std::vector<uint64_t> ordinal(sources.size(), 0);
+  for (size_t s = 0; s < sources.size(); ++s)
+    if (sources[s].segment->term_count() > 0) heads.emplace(sources[s].segment->term(0), s);
+  PostingList postings;
+  std::vector<size_t> term_sources;
+  uint64_t terms_done = 0;
+  while (!heads.empty()) {
+    if (++terms_done % 4096 == 0 && cancel.load(std::memory_order_relaxed))
+      return fail(path.string() + ": merge cancelled");
+    std::string_view term = heads.top().first;
+    term_sources.clear();
+    while (!heads.empty() && heads.top().first == term) {
+      term_sources.push_back(heads.top().second);
+      heads.pop();
+    }
+    std::sort(term_sources.begin(), term_sources.end());
+    postings.clear();
+    for (size_t s : term_sources) {
+      const Segment& segment = *sources[s].segment;
+      for (PostingCursor cursor = segment.cursor(ordinal[s]); cursor.doc() != kNoDoc;
+           cursor.next()) {
+        uint32_t doc = remap[s][cursor.doc()];
+        if (doc == kNoDoc) continue;
+        postings.docs.push_back(doc);
+        postings.tf.push_back({cursor.tf(0), cursor.tf(1), cursor.tf(2)});
+        cursor.append_all_positions(postings.positions);
+      }
+    }
+    // Terms are views into the mapped segments, which outlive this loop.
+    if (auto added = writer->add_term(term, postings); !added) return fail(added.error().message);
+    for (size_t s : term_sources)
+      if (++ordinal[s] < sources[s].segment->term_count())
+        heads.emplace(sources[s].segment->term(ordinal[s]), s);
+  }
+  if (auto finished = writer->finish(); !finished) return fail(finished.error().message);
+  return Segment::open(path);
+}
+
+// ---------------------------------------------------------------------------------------------
 // IndexWriter
 
 Result<std::unique_ptr<IndexWriter>> IndexWriter::open(const std::filesystem::path& directory,
@@ -332,11 +427,29 @@ Result<std::unique_ptr<IndexWriter>> IndexWriter::open(const std::filesystem::pa
   writer->working_ = (*snapshot)->segments();
   writer->working_dirty_.assign(writer->working_.size(), false);
   writer->remove_unreferenced_files();
+  if (options.merge_policy.background) {
+    writer->merge_thread_ = std::thread([raw = writer.get()] { raw->run_background_merges(); });
+    // An index left with too many segments (by an older version, or a writer that stopped
+    // before its merges finished) is tidied up too.
+    writer->request_merge();
+  }
   return writer;
 }
 
 IndexWriter::~IndexWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  merge_state_changed_.notify_all();
+  // A merge under way notices stopping_ and gives up; its file is removed at the next open.
+  if (merge_thread_.joinable()) merge_thread_.join();
   if (lock_fd_ >= 0) ::close(lock_fd_);  // closing releases the flock
+}
+
+std::shared_ptr<const Snapshot> IndexWriter::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return committed_;
 }
 
 std::string IndexWriter::next_file_name(std::string_view extension) {
@@ -368,31 +481,41 @@ void IndexWriter::remove(std::string_view paper_id) {
   removals_.insert(std::move(id));
 }
 
+void IndexWriter::delete_everywhere(const std::string& paper_id) {
+  for (size_t s = 0; s < working_.size(); ++s) {
+    SegmentView& view = working_[s];
+    auto doc = view.segment->find_paper(paper_id);
+    if (!doc || view.is_deleted(*doc)) continue;
+    if (view.deleted.empty()) view.deleted.assign((view.segment->doc_count() + 63) / 64, 0);
+    view.deleted[*doc >> 6] |= uint64_t{1} << (*doc & 63);
+    ++view.deleted_count;
+    working_dirty_[s] = true;
+  }
+}
+
 Result<void> IndexWriter::flush_buffer() {
-  auto delete_everywhere = [&](const std::string& id) {
-    for (size_t s = 0; s < working_.size(); ++s) {
-      SegmentView& view = working_[s];
-      auto doc = view.segment->find_paper(id);
-      if (!doc || view.is_deleted(*doc)) continue;
-      if (view.deleted.empty()) view.deleted.assign((view.segment->doc_count() + 63) / 64, 0);
-      view.deleted[*doc >> 6] |= uint64_t{1} << (*doc & 63);
-      ++view.deleted_count;
-      working_dirty_[s] = true;
-    }
-  };
-  for (const std::string& id : removals_) delete_everywhere(id);
   std::vector<IndexDocument> documents;
   documents.reserve(buffer_.size());
-  for (IndexDocument& document : buffer_) {
-    if (document.stored.paper_id.empty()) continue;
-    delete_everywhere(document.stored.paper_id);
-    documents.push_back(std::move(document));
+  std::string name;
+  {
+    std::lock_guard lock(mutex_);
+    for (const std::string& id : removals_) delete_everywhere(id);
+    for (IndexDocument& document : buffer_) {
+      if (document.stored.paper_id.empty()) continue;
+      delete_everywhere(document.stored.paper_id);
+      documents.push_back(std::move(document));
+    }
+    buffer_.clear();
+    buffer_slot_.clear();
+    removals_.clear();
+    if (documents.empty()) return {};
+    name = next_file_name(".seg");
+    files_in_progress_.insert(name);
   }
-  buffer_.clear();
-  buffer_slot_.clear();
-  removals_.clear();
-  if (documents.empty()) return {};
-  auto segment = write_segment(directory_ / next_file_name(".seg"), documents);
+  // Written without the lock, so that a background merge can commit meanwhile.
+  auto segment = write_segment(directory_ / name, documents);
+  std::lock_guard lock(mutex_);
+  files_in_progress_.erase(name);
   if (!segment) return fail(segment.error().message);
   SegmentView view;
   view.segment = *segment;
@@ -403,20 +526,28 @@ Result<void> IndexWriter::flush_buffer() {
 
 Result<void> IndexWriter::commit() {
   if (auto flushed = flush_buffer(); !flushed) return flushed;
-  std::vector<SegmentView> segments;
-  for (size_t s = 0; s < working_.size(); ++s) {
-    SegmentView view = working_[s];
-    if (view.live_count() == 0) continue;  // fully deleted: drop the segment
-    if (working_dirty_[s]) {
-      view.deletion_file = next_file_name(".del");
-      if (auto written =
-              write_file_durably(directory_ / view.deletion_file, encode_deletions(view));
-          !written)
-        return written;
+  {
+    std::lock_guard lock(mutex_);
+    std::vector<SegmentView> segments;
+    for (size_t s = 0; s < working_.size(); ++s) {
+      SegmentView view = working_[s];
+      if (view.live_count() == 0) continue;  // fully deleted: drop the segment
+      if (working_dirty_[s]) {
+        view.deletion_file = next_file_name(".del");
+        if (auto written =
+                write_file_durably(directory_ / view.deletion_file, encode_deletions(view));
+            !written)
+          return written;
+      }
+      segments.push_back(std::move(view));
     }
-    segments.push_back(std::move(view));
+    if (auto written = write_commit(std::move(segments)); !written) return written;
+    working_ = committed_->segments();
+    working_dirty_.assign(working_.size(), false);
+    remove_unreferenced_files();
   }
-  return write_commit(std::move(segments));
+  request_merge();
+  return {};
 }
 
 Result<void> IndexWriter::write_commit(std::vector<SegmentView> segments) {
@@ -441,84 +572,159 @@ Result<void> IndexWriter::write_commit(std::vector<SegmentView> segments) {
   if (auto synced = fsync_path(directory_, true); !synced) return synced;
   snapshot->segments_ = std::move(segments);
   committed_ = snapshot;
-  working_ = committed_->segments();
-  working_dirty_.assign(working_.size(), false);
-  remove_unreferenced_files();
   return {};
+}
+
+void IndexWriter::request_merge() {
+  if (!options_.merge_policy.background) return;
+  {
+    std::lock_guard lock(mutex_);
+    merge_requested_ = true;
+  }
+  merge_state_changed_.notify_all();
+}
+
+void IndexWriter::run_background_merges() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    merge_state_changed_.wait(lock, [&] { return stopping_ || (merge_requested_ && !merging_); });
+    if (stopping_) return;
+    auto range = choose_merge(committed_->segments(), options_.merge_policy);
+    if (range) {
+      merging_ = true;
+      auto merged = merge_range(lock, *range);
+      merging_ = false;
+      if (!merged && !stopping_) {
+        if (!merge_error_) merge_error_ = merged.error();
+        merge_requested_ = false;  // retried at the next commit, not in a loop
+      }
+    } else {
+      merge_requested_ = false;
+    }
+    merge_state_changed_.notify_all();
+  }
+}
+
+Result<void> IndexWriter::wait_for_merges() {
+  std::unique_lock lock(mutex_);
+  merge_state_changed_.wait(lock, [&] { return stopping_ || (!merge_requested_ && !merging_); });
+  if (!merge_error_) return {};
+  Error error = std::move(*merge_error_);
+  merge_error_.reset();
+  return std::unexpected(std::move(error));
 }
 
 Result<void> IndexWriter::merge() {
   if (auto committed = commit(); !committed) return committed;
-  if (working_.size() <= 1 && (working_.empty() || working_[0].deleted_count == 0)) return {};
-  // New doc ids follow segment order, so each term's postings stay in doc order when the
-  // segments are visited in turn.
-  std::vector<StoredDoc> docs;
-  std::vector<std::vector<uint32_t>> remap(working_.size());
-  for (size_t s = 0; s < working_.size(); ++s) {
-    const SegmentView& view = working_[s];
-    remap[s].assign(view.segment->doc_count(), kNoDoc);
-    for (uint32_t doc = 0; doc < view.segment->doc_count(); ++doc) {
-      if (view.is_deleted(doc)) continue;
-      remap[s][doc] = static_cast<uint32_t>(docs.size());
-      docs.push_back(view.segment->stored(doc));
-    }
-  }
-  std::filesystem::path path = directory_ / next_file_name(".seg");
-  auto writer = SegmentFileWriter::create(path, docs);
-  if (!writer) return fail(writer.error().message);
+  std::unique_lock lock(mutex_);
+  merge_state_changed_.wait(lock, [&] { return !merging_; });
+  const std::vector<SegmentView>& segments = committed_->segments();
+  if (segments.size() <= 1 && (segments.empty() || segments[0].deleted_count == 0)) return {};
+  merging_ = true;
+  auto merged = merge_range(lock, MergeRange{0, segments.size()});
+  merging_ = false;
+  lock.unlock();
+  merge_state_changed_.notify_all();
+  return merged;
+}
 
-  // k-way merge of the sorted term tables.
-  using Head = std::pair<std::string_view, size_t>;  // term, segment
-  std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
-  std::vector<uint64_t> ordinal(working_.size(), 0);
-  for (size_t s = 0; s < working_.size(); ++s)
-    if (working_[s].segment->term_count() > 0) heads.emplace(working_[s].segment->term(0), s);
-  PostingList postings;
-  while (!heads.empty()) {
-    std::string term(heads.top().first);
-    std::vector<size_t> sources;
-    while (!heads.empty() && heads.top().first == term) {
-      sources.push_back(heads.top().second);
-      heads.pop();
-    }
-    std::sort(sources.begin(), sources.end());
-    postings.clear();
-    for (size_t s : sources) {
-      const Segment& segment = *working_[s].segment;
-      for (PostingCursor cursor = segment.cursor(ordinal[s]); cursor.doc() != kNoDoc;
-           cursor.next()) {
-        uint32_t doc = remap[s][cursor.doc()];
-        if (doc == kNoDoc) continue;
-        postings.docs.push_back(doc);
-        std::array<uint32_t, kFieldCount> tf{};
-        for (size_t f = 0; f < kFieldCount; ++f) {
-          tf[f] = cursor.tf(f);
-          auto positions = cursor.positions(f);
-          postings.positions.insert(postings.positions.end(), positions.begin(), positions.end());
-        }
-        postings.tf.push_back(tf);
-      }
-      if (++ordinal[s] < segment.term_count()) heads.emplace(segment.term(ordinal[s]), s);
-    }
-    if (auto added = writer->add_term(term, postings); !added) return added;
+// Called with the lock held and merging_ set; writes the merged file without the lock.
+Result<void> IndexWriter::merge_range(std::unique_lock<std::mutex>& lock, MergeRange range) {
+  const std::vector<SegmentView>& committed = committed_->segments();
+  std::vector<SegmentView> sources(committed.begin() + static_cast<ptrdiff_t>(range.first),
+                                   committed.begin() + static_cast<ptrdiff_t>(range.last));
+  std::string name = next_file_name(".seg");
+  files_in_progress_.insert(name);
+  lock.unlock();
+  std::vector<std::vector<uint32_t>> remap;
+  auto merged = write_merged_segment(directory_ / name, sources, remap, stopping_);
+  lock.lock();
+  files_in_progress_.erase(name);
+  if (!merged) {
+    std::error_code error;
+    std::filesystem::remove(directory_ / name, error);
+    return fail(merged.error().message);
   }
-  if (auto finished = writer->finish(); !finished) return finished;
-  auto merged = Segment::open(path);
-  if (!merged) return fail(merged.error().message);
-  std::vector<SegmentView> segments;
-  if (!docs.empty()) {
+  return install_merge(sources, *merged, remap);
+}
+
+// Replaces the merged segments by the result, in the committed and in the working state. What
+// was deleted from them while the merge ran is deleted in the result too.
+Result<void> IndexWriter::install_merge(const std::vector<SegmentView>& sources,
+                                        std::shared_ptr<const Segment> merged,
+                                        const std::vector<std::vector<uint32_t>>& remap) {
+  auto locate = [&](const std::vector<SegmentView>& list) -> std::optional<size_t> {
+    for (size_t i = 0; i + sources.size() <= list.size(); ++i) {
+      if (list[i].segment != sources[0].segment) continue;
+      for (size_t k = 1; k < sources.size(); ++k)
+        if (list[i + k].segment != sources[k].segment) return std::nullopt;
+      return i;
+    }
+    return std::nullopt;
+  };
+  auto in_committed = locate(committed_->segments());
+  auto in_working = locate(working_);
+  if (!in_committed || !in_working) {
+    // A commit dropped a fully deleted source meanwhile; the merge has nothing left to replace.
+    remove_unreferenced_files();
+    return {};
+  }
+  auto carry_deletions = [&](const std::vector<SegmentView>& list, size_t first) {
     SegmentView view;
-    view.segment = *merged;
-    segments.push_back(std::move(view));
+    view.segment = merged;
+    if (!merged) return view;
+    for (size_t s = 0; s < sources.size(); ++s) {
+      const SegmentView& now = list[first + s];
+      if (now.deleted_count == 0) continue;
+      for (uint32_t doc = 0; doc < now.segment->doc_count(); ++doc) {
+        uint32_t target = remap[s][doc];
+        if (target == kNoDoc || !now.is_deleted(doc)) continue;
+        if (view.deleted.empty()) view.deleted.assign((merged->doc_count() + 63) / 64, 0);
+        view.deleted[target >> 6] |= uint64_t{1} << (target & 63);
+        ++view.deleted_count;
+      }
+    }
+    return view;
+  };
+  SegmentView committed_view = carry_deletions(committed_->segments(), *in_committed);
+  SegmentView working_view = carry_deletions(working_, *in_working);
+  bool keep = merged && committed_view.live_count() > 0;
+  if (keep && committed_view.deleted_count > 0) {
+    committed_view.deletion_file = next_file_name(".del");
+    if (auto written = write_file_durably(directory_ / committed_view.deletion_file,
+                                          encode_deletions(committed_view));
+        !written)
+      return written;
   }
-  return write_commit(std::move(segments));
+  std::vector<SegmentView> segments = committed_->segments();
+  auto first = segments.begin() + static_cast<ptrdiff_t>(*in_committed);
+  first = segments.erase(first, first + static_cast<ptrdiff_t>(sources.size()));
+  if (keep) segments.insert(first, committed_view);
+  if (auto written = write_commit(std::move(segments)); !written) return written;
+
+  auto working_first = static_cast<ptrdiff_t>(*in_working);
+  working_.erase(working_.begin() + working_first,
+                 working_.begin() + working_first + static_cast<ptrdiff_t>(sources.size()));
+  working_dirty_.erase(
+      working_dirty_.begin() + working_first,
+      working_dirty_.begin() + working_first + static_cast<ptrdiff_t>(sources.size()));
+  if (keep) {
+    working_view.deletion_file = committed_view.deletion_file;
+    bool dirty = working_view.deleted_count != committed_view.deleted_count;
+    working_.insert(working_.begin() + working_first, std::move(working_view));
+    working_dirty_.insert(working_dirty_.begin() + working_first, dirty);
+  }
+  remove_unreferenced_files();
+  return {};
 }
 
 void IndexWriter::remove_unreferenced_files() const {
-  std::set<std::string> referenced;
-  for (const SegmentView& view : committed_->segments()) {
-    referenced.insert(view.segment->name());
-    if (!view.deletion_file.empty()) referenced.insert(view.deletion_file);
+  std::set<std::string> referenced = files_in_progress_;
+  for (const auto* list : {&committed_->segments(), &working_}) {
+    for (const SegmentView& view : *list) {
+      referenced.insert(view.segment->name());
+      if (!view.deletion_file.empty()) referenced.insert(view.deletion_file);
+    }
   }
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {

@@ -9,15 +9,24 @@
 // Commit writes new segment and deletion files, fsyncs them, then switches MANIFEST by
 // write-temp, fsync, rename, fsync-directory. A crash at any point leaves the previous or the
 // new commit, never a mix; files of unfinished commits are removed when a writer next opens.
+//
+// After each commit a background thread of the writer merges adjacent segments of similar size
+// (MergePolicy) and commits the result through the MANIFEST like any other commit. Readers are
+// never blocked: a Snapshot keeps its segment files mapped, and Linux keeps an unlinked file's
+// data until its last mapping goes, so removing the files of a superseded commit is safe.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -78,10 +87,37 @@ class Snapshot {
   std::vector<SegmentView> segments_;
 };
 
+// Which segments the background merges combine: log-structured, as Lucene's LogMergePolicy.
+// A segment's level is log base merge_factor of its live documents; whenever merge_factor
+// adjacent segments share a level they become one segment of the next level, so n documents
+// end up in O(merge_factor * log n) segments and each document is rewritten O(log n) times.
+// Only adjacent segments merge, which keeps the documents' order (and so the ranking's
+// tie-breaks) as it was.
+struct MergePolicy {
+  bool background = true;  // false: segments merge only when merge() is called
+  size_t merge_factor = 10;
+  // Smaller segments all count as this size, so that tiny commits merge early.
+  uint64_t min_level_docs = 1'000;
+  // A segment with a larger share of deleted documents is rewritten to drop them.
+  double max_deleted_fraction = 0.3;
+};
+
+// Segments [first, last) of a commit, to be merged into one.
+struct MergeRange {
+  size_t first = 0;
+  size_t last = 0;
+  bool operator==(const MergeRange&) const = default;
+};
+
+// The merge `policy` asks for in `segments` (in index order), if any.
+std::optional<MergeRange> choose_merge(const std::vector<SegmentView>& segments,
+                                       const MergePolicy& policy);
+
 struct WriterOptions {
   // Buffered documents are written out as a segment once this many accumulate; a commit
   // still decides when they become visible.
   size_t max_buffered_docs = 50'000;
+  MergePolicy merge_policy = {};
 };
 
 class IndexWriter {
@@ -97,35 +133,64 @@ class IndexWriter {
   Result<void> add(IndexDocument document);
   // Deletes the paper at the next commit (no-op if unknown).
   void remove(std::string_view paper_id);
-  // Makes every add and remove since the last commit visible atomically.
+  // Makes every add and remove since the last commit visible atomically, then lets the
+  // background thread merge segments if the merge policy asks for it.
   Result<void> commit();
-  // Rewrites all segments into one without deleted documents, and commits.
+  // Rewrites all segments into one without deleted documents, and commits. Waits for a
+  // background merge that is under way.
   Result<void> merge();
+  // Waits until the background thread has made every merge the policy asks for; returns the
+  // first error a background merge met since the last call (the index stays as committed).
+  Result<void> wait_for_merges();
 
-  // The state of the last commit.
-  std::shared_ptr<const Snapshot> snapshot() const { return committed_; }
+  // The state of the last commit (a background merge may have made a newer one since).
+  std::shared_ptr<const Snapshot> snapshot() const;
   size_t buffered_count() const { return buffer_.size(); }
 
  private:
   IndexWriter() = default;
   Result<void> flush_buffer();
+  void delete_everywhere(const std::string& paper_id);
   Result<void> write_commit(std::vector<SegmentView> segments);
   void remove_unreferenced_files() const;
   std::string next_file_name(std::string_view extension);
+  void request_merge();
+  void run_background_merges();
+  Result<void> merge_range(std::unique_lock<std::mutex>& lock, MergeRange range);
+  Result<void> install_merge(const std::vector<SegmentView>& sources,
+                             std::shared_ptr<const Segment> merged,
+                             const std::vector<std::vector<uint32_t>>& remap);
 
   std::filesystem::path directory_;
   WriterOptions options_;
   int lock_fd_ = -1;
+  std::vector<IndexDocument> buffer_;
+  std::unordered_map<std::string, size_t> buffer_slot_;  // paper_id -> buffer_ index
+  std::set<std::string> removals_;
+
+  // Shared with the merge thread, under mutex_.
+  mutable std::mutex mutex_;
   std::shared_ptr<const Snapshot> committed_;
   uint64_t next_file_number_ = 1;
   // The working state: committed segments plus flushed but uncommitted ones, with the
   // deletions made since the last commit.
   std::vector<SegmentView> working_;
   std::vector<bool> working_dirty_;
-  std::vector<IndexDocument> buffer_;
-  std::unordered_map<std::string, size_t> buffer_slot_;  // paper_id -> buffer_ index
-  std::set<std::string> removals_;
+  std::set<std::string> files_in_progress_;  // being written, not yet in working_
+  bool merge_requested_ = false;
+  bool merging_ = false;
+  std::optional<Error> merge_error_;
+  std::condition_variable merge_state_changed_;
+  std::atomic<bool> stopping_ = false;
+  std::thread merge_thread_;
 };
+
+// Writes the live documents of `sources`, in order, into one segment file at `path`, fsync'd.
+// remap[s][doc] is the merged doc of source s's `doc` (kNoDoc if it was deleted). Returns null
+// when no document is live. Gives up with an error once `cancel` becomes true.
+Result<std::shared_ptr<const Segment>> write_merged_segment(
+    const std::filesystem::path& path, const std::vector<SegmentView>& sources,
+    std::vector<std::vector<uint32_t>>& remap, const std::atomic<bool>& cancel);
 
 // Writes one segment file holding `documents` (already de-duplicated), fsync'd.
 Result<std::shared_ptr<const Segment>> write_segment(const std::filesystem::path& path,

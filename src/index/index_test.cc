@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -199,6 +200,156 @@ TEST(Index, MergeKeepsLiveDocumentsOnly) {
   auto reopened = Snapshot::open(dir.path());
   ASSERT_TRUE(reopened);
   EXPECT_EQ(live_ids(**reopened), live_ids(*merged));
+}
+
+// A committed index of `segment_sizes.size()` segments of those many documents ("s<segment>-<i>"),
+// written with background merges off.
+void write_segments(const std::filesystem::path& directory, const std::vector<int>& segment_sizes) {
+  auto writer = IndexWriter::open(directory, WriterOptions{.merge_policy = {.background = false}});
+  ASSERT_TRUE(writer) << writer.error().message;
+  for (size_t s = 0; s < segment_sizes.size(); ++s) {
+    for (int i = 0; i < segment_sizes[s]; ++i)
+      ASSERT_TRUE((*writer)->add(make_doc("s" + std::to_string(s) + "-" + std::to_string(i),
+                                          "segment " + std::to_string(s),
+                                          "word" + std::to_string(i % 13) + " common")));
+    ASSERT_TRUE((*writer)->commit());
+  }
+}
+
+TEST(MergePolicy, MergesAdjacentSegmentsOfOneLevel) {
+  const MergePolicy policy{.merge_factor = 3, .min_level_docs = 10};
+  auto choose = [&](const std::vector<int>& sizes) {
+    TempDir dir;
+    write_segments(dir.path(), sizes);
+    auto snapshot = Snapshot::open(dir.path());
+    EXPECT_TRUE(snapshot);
+    return choose_merge((*snapshot)->segments(), policy);
+  };
+  EXPECT_EQ(choose({5, 2}), std::nullopt);
+  // Everything below min_level_docs is one level.
+  EXPECT_EQ(choose({5, 2, 9}), (MergeRange{0, 3}));
+  // A large segment stays out of the merge of the small ones after it.
+  EXPECT_EQ(choose({200, 4, 4}), std::nullopt);
+  EXPECT_EQ(choose({200, 4, 4, 4}), (MergeRange{1, 4}));
+  EXPECT_EQ(choose({200, 90, 100, 4, 110}), (MergeRange{0, 3}));
+}
+
+TEST(MergePolicy, RewritesSegmentsWithManyDeletions) {
+  TempDir dir;
+  write_segments(dir.path(), {40, 40});
+  auto writer = IndexWriter::open(dir.path(), WriterOptions{.merge_policy = {.background = false}});
+  ASSERT_TRUE(writer);
+  for (int i = 0; i < 10; ++i) (*writer)->remove("s1-" + std::to_string(i));
+  ASSERT_TRUE((*writer)->commit());
+  const MergePolicy policy{.merge_factor = 3, .min_level_docs = 10, .max_deleted_fraction = 0.3};
+  EXPECT_EQ(choose_merge((*writer)->snapshot()->segments(), policy), std::nullopt);
+  for (int i = 10; i < 13; ++i) (*writer)->remove("s1-" + std::to_string(i));
+  ASSERT_TRUE((*writer)->commit());
+  EXPECT_EQ(choose_merge((*writer)->snapshot()->segments(), policy), (MergeRange{1, 2}));
+}
+
+TEST(Index, ManySmallCommitsEndUpInFewSegments) {
+  TempDir dir;
+  const WriterOptions options{.merge_policy = {.merge_factor = 4, .min_level_docs = 10}};
+  auto writer = IndexWriter::open(dir.path(), options);
+  ASSERT_TRUE(writer);
+  std::set<std::string> expected;
+  for (int commit = 0; commit < 150; ++commit) {
+    for (int i = 0; i < 5; ++i) {
+      std::string id = "c" + std::to_string(commit) + "-" + std::to_string(i);
+      ASSERT_TRUE((*writer)->add(make_doc(id, "commit " + std::to_string(commit), "text")));
+      expected.insert(id);
+    }
+    // Every tenth commit replaces a paper of an earlier one and deletes another.
+    if (commit % 10 == 9) {
+      ASSERT_TRUE((*writer)->add(make_doc("c0-0", "replaced", "text")));
+      std::string gone = "c" + std::to_string(commit - 5) + "-1";
+      (*writer)->remove(gone);
+      expected.erase(gone);
+    }
+    ASSERT_TRUE((*writer)->commit());
+  }
+  ASSERT_TRUE((*writer)->wait_for_merges());
+  auto snapshot = (*writer)->snapshot();
+  // 750 documents at factor 4 from level 10: at most 3 segments per level, 3 levels.
+  EXPECT_LE(snapshot->segments().size(), 9u);
+  EXPECT_EQ(live_ids(*snapshot), expected);
+  EXPECT_EQ(docs_with(*snapshot, "replac"), std::set<std::string>{"c0-0"});
+  EXPECT_EQ(docs_with(*snapshot, "149").size(), 5u);
+  // What is on disk is exactly the last commit: merges went through the MANIFEST.
+  auto reopened = Snapshot::open(dir.path());
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  EXPECT_EQ((*reopened)->generation(), snapshot->generation());
+  EXPECT_EQ(live_ids(**reopened), expected);
+  std::set<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    if (entry.path().extension() == ".seg") files.insert(entry.path().filename().string());
+  std::set<std::string> referenced;
+  for (const SegmentView& view : snapshot->segments()) referenced.insert(view.segment->name());
+  EXPECT_EQ(files, referenced);
+}
+
+// Deletions and replacements committed while a background merge runs must survive it.
+TEST(Index, ChangesCommittedDuringAMergeAreKept) {
+  TempDir dir;
+  write_segments(dir.path(), std::vector<int>(9, 400));
+  const WriterOptions options{.merge_policy = {.merge_factor = 10, .min_level_docs = 100}};
+  auto writer = IndexWriter::open(dir.path(), options);
+  ASSERT_TRUE(writer);
+  for (int i = 0; i < 400; ++i)
+    ASSERT_TRUE((*writer)->add(make_doc("s9-" + std::to_string(i), "segment 9", "common")));
+  ASSERT_TRUE((*writer)->commit());  // ten segments of one level: a merge starts
+  for (int s = 0; s < 10; ++s) {
+    (*writer)->remove("s" + std::to_string(s) + "-7");
+    ASSERT_TRUE((*writer)->add(make_doc("s" + std::to_string(s) + "-8", "renamed", "common")));
+    ASSERT_TRUE((*writer)->commit());
+  }
+  ASSERT_TRUE((*writer)->wait_for_merges());
+  auto snapshot = (*writer)->snapshot();
+  EXPECT_LT(snapshot->segments().size(), 10u);
+  EXPECT_EQ(snapshot->live_count(), 3990u);
+  for (int s = 0; s < 10; ++s) {
+    EXPECT_FALSE(snapshot->find_paper("s" + std::to_string(s) + "-7")) << s;
+    EXPECT_TRUE(docs_with(*snapshot, "renam").contains("s" + std::to_string(s) + "-8")) << s;
+  }
+  EXPECT_EQ(docs_with(*snapshot, "renam").size(), 10u);
+  auto reopened = Snapshot::open(dir.path());
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(live_ids(**reopened), live_ids(*snapshot));
+}
+
+TEST(Index, ReadersKeepWorkingWhileBackgroundMergesReplaceTheirFiles) {
+  TempDir dir;
+  write_segments(dir.path(), std::vector<int>(12, 150));
+  auto old_snapshot = Snapshot::open(dir.path());
+  ASSERT_TRUE(old_snapshot);
+  const auto expected_common = docs_with(**old_snapshot, "common");
+  ASSERT_EQ(expected_common.size(), 1800u);
+  std::atomic<bool> done = false;
+  std::atomic<int> reads = 0;
+  std::atomic<int> mismatches = 0;
+  std::thread reader([&] {
+    while (!done) {
+      if (docs_with(**old_snapshot, "common") != expected_common) ++mismatches;
+      ++reads;
+    }
+  });
+  {
+    auto writer = IndexWriter::open(
+        dir.path(), WriterOptions{.merge_policy = {.merge_factor = 4, .min_level_docs = 100}});
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE((*writer)->wait_for_merges());
+    EXPECT_LT((*writer)->snapshot()->segments().size(), 12u);
+  }
+  done = true;
+  reader.join();
+  EXPECT_GT(reads, 0);
+  EXPECT_EQ(mismatches, 0);
+  // The old snapshot's files are gone from the directory, yet it still reads them.
+  for (const SegmentView& view : (*old_snapshot)->segments())
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / view.segment->name()));
+  EXPECT_EQ(docs_with(**old_snapshot, "common"), expected_common);
+  EXPECT_EQ(live_ids(**old_snapshot), live_ids(**Snapshot::open(dir.path())));
 }
 
 TEST(Index, ReadersKeepTheirSnapshotWhileTheWriterMovesOn) {

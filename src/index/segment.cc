@@ -165,9 +165,7 @@ void PostingCursor::advance(uint32_t target) {
     load_block(block_ + 1);
 }
 
-std::vector<uint32_t> PostingCursor::positions(size_t field) const {
-  std::vector<uint32_t> out;
-  if (doc_ == kNoDoc) return out;
+const uint8_t* PostingCursor::seek_positions() const {
   // Sequential calls (phrase checks, merges) continue from the previous doc's positions.
   const uint8_t* p = doc_data_ + blocks_[block_].position_data_offset;
   uint32_t i = 0;
@@ -181,15 +179,38 @@ std::vector<uint32_t> PostingCursor::positions(size_t field) const {
   position_block_ = block_;
   position_index_ = index_in_block_;
   position_pointer_ = p;
+  return p;
+}
+
+std::vector<uint32_t> PostingCursor::positions(size_t field) const {
+  std::vector<uint32_t> out;
+  positions(field, out);
+  return out;
+}
+
+void PostingCursor::positions(size_t field, std::vector<uint32_t>& out) const {
+  out.clear();
+  if (doc_ == kNoDoc) return;
+  const uint8_t* p = seek_positions();
   for (size_t f = 0; f < field; ++f)
     for (uint32_t k = 0; k < tf_[index_in_block_][f]; ++k) read_varint(p, end_);
   uint32_t position = 0;
-  out.reserve(tf_[index_in_block_][field]);
   for (uint32_t k = 0; k < tf_[index_in_block_][field]; ++k) {
     position += read_varint(p, end_);
     out.push_back(position);
   }
-  return out;
+}
+
+void PostingCursor::append_all_positions(std::vector<uint32_t>& out) const {
+  if (doc_ == kNoDoc) return;
+  const uint8_t* p = seek_positions();
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    uint32_t position = 0;
+    for (uint32_t k = 0; k < tf_[index_in_block_][f]; ++k) {
+      position += read_varint(p, end_);
+      out.push_back(position);
+    }
+  }
 }
 
 uint32_t PostingCursor::shallow_advance(uint32_t target) {

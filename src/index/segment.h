@@ -94,6 +94,10 @@ class PostingCursor {
   uint32_t tf(size_t field) const { return tf_[index_in_block_][field]; }
   // Positions of the current doc in `field`.
   std::vector<uint32_t> positions(size_t field) const;
+  // The same into `out` (cleared first), so that phrase checks reuse one buffer.
+  void positions(size_t field, std::vector<uint32_t>& out) const;
+  // Appends the current doc's positions in every field, field by field (merges copy them).
+  void append_all_positions(std::vector<uint32_t>& out) const;
 
   // Block-max support: moves only the block pointer to the block that may hold `target`
   // (without decoding it) and reports its bound and last doc. kNoDoc past the end.
@@ -105,6 +109,8 @@ class PostingCursor {
 
  private:
   void load_block(uint32_t block);
+  // Points at the current doc's positions, continuing from the previous call when it can.
+  const uint8_t* seek_positions() const;
 
   const detail::BlockMeta* blocks_ = nullptr;
   const uint8_t* doc_data_ = nullptr;
