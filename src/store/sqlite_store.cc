@@ -17,6 +17,7 @@
 #include "store/community_schema.h"
 #include "store/fast_keys.h"
 #include "store/store.h"
+#include "store/subscription_schema.h"
 
 namespace paperboy::store {
 
@@ -26,7 +27,7 @@ namespace {
 constexpr int32_t kApplicationId = 0x50424F59;
 
 // kMigrations[i] brings the schema from version i to i + 1; append, never edit.
-const std::array<const char*, 4> kMigrations = {
+const std::array<const char*, 5> kMigrations = {
     R"sql(
 CREATE TABLE papers (
   id INTEGER PRIMARY KEY,
@@ -78,6 +79,8 @@ CREATE INDEX papers_change_seq ON papers(change_seq);
 )sql",
     // Accounts, votes, comments, collections, submissions (sqlite_community.cc).
     kCommunitySchemaV1,
+    // Digest subscriptions and the mail outbox (sqlite_subscriptions.cc).
+    kSubscriptionSchemaV1,
 };
 constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 
@@ -130,8 +133,8 @@ constexpr const char* kCategoryFilter =
 // Statement texts, built once from kColumns. Connections cache prepared statements by address.
 struct Sql {
   std::string find_by_arxiv_id, merge_find_by_arxiv_id, find_by_title_key, find_title_only,
-      all_title_only, insert, update, last_change, changes, feed_papers, feed_days,
-      feed_day_before, feed_day_after, all_papers, upvoted_recent, upvoted_popular, stats;
+      all_title_only, insert, update, last_change, changes, feed_papers, feed_days, feed_day_before,
+      feed_day_after, all_papers, upvoted_recent, upvoted_popular, stats;
 
   Sql() {
     std::string columns = "id";

@@ -143,9 +143,9 @@ TEST(Schema, MigratesAFreshFileAndAnEmptyOne) {
   {
     auto store = open_store(dir / "nested" / "papers.db");
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->stats()->schema_version, 4);
+    EXPECT_EQ(store->stats()->schema_version, 5);
   }
-  EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA user_version"), 4);
+  EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA user_version"), 5);
   EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA application_id"), 0x50424F59);
   EXPECT_EQ(
       raw_int(dir / "nested" / "papers.db",
@@ -169,16 +169,17 @@ TEST(Schema, MigratesAVersionOneStoreKeepingItsPapers) {
     EXPECT_EQ(upsert_one(*store, captured), UpsertOutcome::added);
   }
   // What a version-1 store looks like: no title-only index, no change numbers, no community.
-  raw_exec(path,
-           "DROP INDEX papers_title_only; DROP INDEX papers_change_seq; "
-           "ALTER TABLE papers DROP COLUMN change_seq; ALTER TABLE papers DROP COLUMN "
-           "local_upvotes; DROP TABLE votes; DROP TABLE comments; DROP TABLE collection_items; "
-           "DROP TABLE collections; DROP TABLE submissions; DROP TABLE fetch_queue; "
-           "DROP TABLE hidden_papers; DROP TABLE sessions; DROP TABLE api_tokens; "
-           "DROP TABLE users; PRAGMA user_version = 1");
+  raw_exec(
+      path,
+      "DROP INDEX papers_title_only; DROP INDEX papers_change_seq; "
+      "ALTER TABLE papers DROP COLUMN change_seq; ALTER TABLE papers DROP COLUMN "
+      "local_upvotes; DROP TABLE votes; DROP TABLE comments; DROP TABLE collection_items; "
+      "DROP TABLE collections; DROP TABLE submissions; DROP TABLE fetch_queue; "
+      "DROP TABLE hidden_papers; DROP TABLE sessions; DROP TABLE api_tokens; "
+      "DROP TABLE outbox; DROP TABLE subscriptions; DROP TABLE users; PRAGMA user_version = 1");
   auto store = open_store(path);
   ASSERT_TRUE(store);
-  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 4);
+  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 5);
   EXPECT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'papers_title_only'"),
             1);
   EXPECT_EQ(store->last_change(), 1u) << "existing papers are numbered";
