@@ -196,6 +196,7 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::open(const fs::path& folder,
   if (!ok) return fail(papers_path.string() + ": malformed header");
   auto index = std::unique_ptr<VectorIndex>(new VectorIndex(dimension, identity, params));
   index->store_sequence_ = sequence;
+  index->generation_ = generation;
   Graph& graph = *index->graph_;
   for (uint64_t label = 0; ok && label < count; ++label) {
     uint8_t removed = 0;

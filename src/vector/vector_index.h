@@ -77,6 +77,8 @@ class VectorIndex {
   size_t size() const;  // papers with a vector
   size_t dimension() const { return dimension_; }
   const std::string& model_identity() const { return model_identity_; }
+  // The generation folder open() read, empty for an index made by create().
+  const std::filesystem::path& generation() const { return generation_; }
   uint64_t store_sequence() const { return store_sequence_; }
   void set_store_sequence(uint64_t sequence) { store_sequence_ = sequence; }
   // Bytes of vector and graph memory per stored paper (excluding id strings).
@@ -94,6 +96,7 @@ class VectorIndex {
   std::string model_identity_;
   IndexParams params_;
   uint64_t store_sequence_ = 0;
+  std::filesystem::path generation_;
   std::unique_ptr<Graph> graph_;
 };
 

@@ -1,0 +1,284 @@
+#include "hybrid/hybrid.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "embed/sif_model.h"
+#include "hybrid/live_semantic.h"
+
+namespace paperboy::hybrid {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/paperboy-hybrid-test-XXXXXX";
+    path_ = mkdtemp(pattern);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::vector<Paper> test_papers() {
+  std::vector<Paper> papers;
+  std::ifstream in(fs::path(PAPERBOY_SOURCE_DIR) / "src/embed/testdata/papers.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    auto record = nlohmann::json::parse(line);
+    Paper paper;
+    paper.arxiv_id = record["id"];
+    paper.title = record["title"];
+    paper.abstract = record["abstract"];
+    paper.categories = record["categories"].get<std::vector<std::string>>();
+    paper.feed_day = record["day"];
+    papers.push_back(std::move(paper));
+  }
+  return papers;
+}
+
+// A keyword index and a semantic index of the same 1,000 real papers, built once.
+struct Fixture {
+  TempDir dir;
+  std::vector<Paper> papers;
+  std::shared_ptr<const index::Snapshot> keyword;
+  SemanticIndex semantic;
+  std::unique_ptr<embed::SifModel> model;
+
+  Fixture() : papers(test_papers()) {
+    auto writer = index::IndexWriter::open(dir.path() / "index");
+    EXPECT_TRUE(writer);
+    std::vector<std::string> texts, ids;
+    for (const Paper& paper : papers) {
+      EXPECT_TRUE((*writer)->add(index::document_from_paper(paper)));
+      texts.push_back(embed::paper_text(paper));
+      ids.push_back(paper_id(paper));
+    }
+    EXPECT_TRUE((*writer)->commit());
+    keyword = *index::Snapshot::open(dir.path() / "index");
+
+    embed::TrainOptions options;
+    options.dimension = 64;
+    options.min_count = 2;
+    options.power_iterations = 2;
+    model = std::move(*embed::train_sif_model(texts, options));
+    const fs::path model_path = dir.path() / "embed" / "model.bin";
+    EXPECT_TRUE(model->save(model_path));
+    auto vectors = vector::VectorIndex::create(model->dimension(), model->identity());
+    std::vector<float> rows;
+    for (const std::string& text : texts) {
+      auto row = model->embed(text);
+      rows.insert(rows.end(), row.begin(), row.end());
+    }
+    EXPECT_TRUE(vectors->upsert_batch(ids, rows, 2));
+    EXPECT_TRUE(vectors->save(dir.path() / "vectors", {&model_path, 1}));
+    auto opened = open_semantic(dir.path() / "vectors");
+    EXPECT_TRUE(opened) << opened.error().message;
+    semantic = *opened;
+  }
+};
+
+Fixture& fixture() {
+  static Fixture* shared = new Fixture();
+  return *shared;
+}
+
+search::Hit keyword_hit(std::string id, double score) {
+  search::Hit hit;
+  hit.paper_id = std::move(id);
+  hit.score = score;
+  return hit;
+}
+
+FusionParams fusion(Fusion kind, double semantic_weight = 0.3) {
+  FusionParams params;
+  params.fusion = kind;
+  params.semantic_weight = semantic_weight;
+  return params;
+}
+
+HybridOptions options(Mode mode, size_t limit = 20) {
+  HybridOptions result;
+  result.mode = mode;
+  result.limit = limit;
+  return result;
+}
+
+TEST(Fuse, ReciprocalRankFusionAddsOneOverKPlusRank) {
+  const std::vector<search::Hit> keyword = {keyword_hit("a", 9), keyword_hit("b", 5)};
+  const std::vector<vector::Neighbor> semantic = {{"c", 0.9f}, {"b", 0.8f}};
+  const auto fused = fuse(keyword, semantic, fusion(Fusion::kReciprocalRank));
+  ASSERT_EQ(fused.size(), 3u);
+  EXPECT_EQ(fused[0].paper_id, "b");  // second on both sides beats first on one
+  EXPECT_DOUBLE_EQ(fused[0].score, 2.0 / 62);
+  EXPECT_EQ(fused[0].keyword_score, 5);
+  EXPECT_NEAR(*fused[0].semantic_score, 0.8, 1e-6);
+  EXPECT_DOUBLE_EQ(fused[1].score, 1.0 / 61);
+  EXPECT_FALSE(fused[1].semantic_score && fused[1].keyword_score);
+}
+
+TEST(Fuse, ScoreBlendNormalisesEachSide) {
+  const std::vector<search::Hit> keyword = {keyword_hit("a", 20), keyword_hit("b", 10),
+                                            keyword_hit("c", 0)};
+  const std::vector<vector::Neighbor> semantic = {{"c", 0.9f}, {"a", 0.5f}, {"d", 0.1f}};
+  const auto fused = fuse(keyword, semantic, fusion(Fusion::kScoreBlend, 0.25));
+  ASSERT_EQ(fused.size(), 4u);
+  // a: 0.75 * 1 + 0.25 * 0.5; b: 0.75 * 0.5; c: 0.25 * 1; d: 0.
+  EXPECT_EQ(fused[0].paper_id, "a");
+  EXPECT_NEAR(fused[0].score, 0.875, 1e-6);
+  EXPECT_EQ(fused[1].paper_id, "b");
+  EXPECT_NEAR(fused[1].score, 0.375, 1e-6);
+  EXPECT_EQ(fused[2].paper_id, "c");
+  EXPECT_EQ(fused[3].paper_id, "d");
+  EXPECT_NEAR(fused[3].score, 0.0, 1e-9);
+}
+
+TEST(SemanticText, DropsOperatorsAndKeepsWords) {
+  EXPECT_EQ(semantic_text("mamba \"state space\" -survey cat:cs.CL after:2024-01-01 OR title:ssm"),
+            "mamba state space ssm");
+  EXPECT_EQ(semantic_text("  "), "");
+}
+
+TEST(HybridSearch, KeywordModeIsTheKeywordEngine) {
+  Fixture& f = fixture();
+  auto hybrid =
+      search(f.keyword.get(), &f.semantic, "video generation", options(Mode::kKeyword, 10));
+  ASSERT_TRUE(hybrid) << hybrid.error().message;
+  search::SearchOptions options;
+  options.limit = 10;
+  auto plain = search::search(*f.keyword, "video generation", options);
+  ASSERT_TRUE(plain);
+  ASSERT_EQ(hybrid->hits.size(), plain->hits.size());
+  for (size_t i = 0; i < plain->hits.size(); ++i)
+    EXPECT_EQ(hybrid->hits[i].paper_id, plain->hits[i].paper_id);
+}
+
+TEST(HybridSearch, SemanticModeFindsAPaperFromARephrasedTitle) {
+  Fixture& f = fixture();
+  // Each paper's own abstract, as a query, must bring the paper into the top 3 semantically.
+  size_t found = 0;
+  for (size_t i = 0; i < 50; ++i) {
+    const Paper& paper = f.papers[i * 20];
+    auto results = search(f.keyword.get(), &f.semantic, paper.abstract.substr(0, 400),
+                          options(Mode::kSemantic, 3));
+    ASSERT_TRUE(results) << results.error().message;
+    for (const HybridHit& hit : results->hits) found += hit.paper_id == paper.arxiv_id;
+    for (const HybridHit& hit : results->hits) {
+      EXPECT_TRUE(hit.semantic_score);
+      EXPECT_FALSE(hit.date.empty());
+    }
+  }
+  EXPECT_GE(found, 45u);
+}
+
+TEST(HybridSearch, HybridMixesBothSidesAndHonoursFilters) {
+  Fixture& f = fixture();
+  auto results =
+      search(f.keyword.get(), &f.semantic, "speech recognition for low-resource languages",
+             options(Mode::kHybrid, 20));
+  ASSERT_TRUE(results) << results.error().message;
+  EXPECT_EQ(results->mode, Mode::kHybrid);
+  ASSERT_EQ(results->hits.size(), 20u);
+  bool both = false;
+  for (const HybridHit& hit : results->hits) both |= hit.keyword_score && hit.semantic_score;
+  EXPECT_TRUE(both);
+  for (size_t i = 1; i < results->hits.size(); ++i)
+    EXPECT_GE(results->hits[i - 1].score, results->hits[i].score);
+
+  auto filtered = search(f.keyword.get(), &f.semantic, "image segmentation cat:eess.IV",
+                         options(Mode::kSemantic, 10));
+  ASSERT_TRUE(filtered) << filtered.error().message;
+  ASSERT_FALSE(filtered->hits.empty());
+  for (const HybridHit& hit : filtered->hits) {
+    auto location = f.keyword->find_paper(hit.paper_id);
+    ASSERT_TRUE(location);
+    const auto stored = f.keyword->segments()[location->segment].segment->stored(location->doc);
+    EXPECT_NE(std::find(stored.categories.begin(), stored.categories.end(), "eess.IV"),
+              stored.categories.end())
+        << hit.paper_id;
+  }
+}
+
+TEST(HybridSearch, WithoutVectorsHybridIsKeywordAndSemanticSaysWhy) {
+  Fixture& f = fixture();
+  auto hybrid = search(f.keyword.get(), nullptr, "transformer", options(Mode::kHybrid));
+  ASSERT_TRUE(hybrid);
+  EXPECT_EQ(hybrid->mode, Mode::kKeyword);
+  EXPECT_FALSE(hybrid->hits.empty());
+  EXPECT_FALSE(hybrid->notes.empty());
+  auto semantic = search(f.keyword.get(), nullptr, "transformer", options(Mode::kSemantic));
+  ASSERT_FALSE(semantic);
+  EXPECT_NE(semantic.error().message.find("embed train"), std::string::npos);
+  EXPECT_FALSE(
+      search(f.keyword.get(), &f.semantic, "mamba after:yesterday", options(Mode::kHybrid)));
+}
+
+TEST(Related, NearestPapersExcludeThePaperItself) {
+  Fixture& f = fixture();
+  const std::string id = f.papers[3].arxiv_id;
+  auto neighbors = related(f.semantic, id, 5);
+  ASSERT_TRUE(neighbors) << neighbors.error().message;
+  ASSERT_EQ(neighbors->size(), 5u);
+  for (const auto& neighbor : *neighbors) EXPECT_NE(neighbor.paper_id, id);
+  for (size_t i = 1; i < neighbors->size(); ++i)
+    EXPECT_GE((*neighbors)[i - 1].similarity, (*neighbors)[i].similarity);
+  auto unknown = related(f.semantic, "9999.99999", 5);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("9999.99999"), std::string::npos);
+}
+
+TEST(Related, LikeTextFindsThePaperWhoseAbstractItIs) {
+  Fixture& f = fixture();
+  auto neighbors = like_text(f.semantic, f.papers[42].abstract, 3);
+  ASSERT_TRUE(neighbors) << neighbors.error().message;
+  ASSERT_FALSE(neighbors->empty());
+  EXPECT_EQ(neighbors->front().paper_id, f.papers[42].arxiv_id);
+  EXPECT_FALSE(like_text(f.semantic, "zzqx", 3));
+}
+
+TEST(OpenSemantic, RefusesVectorsMadeByAnotherModel) {
+  Fixture& f = fixture();
+  TempDir dir;
+  const fs::path model_path = dir.path() / "model.bin";
+  ASSERT_TRUE(f.model->save(model_path));
+  auto vectors = vector::VectorIndex::create(f.model->dimension(), "some-other-model:1234");
+  ASSERT_TRUE(vectors->upsert("x", f.model->embed("video")));
+  ASSERT_TRUE(vectors->save(dir.path() / "vectors", {&model_path, 1}));
+  auto opened = open_semantic(dir.path() / "vectors");
+  ASSERT_FALSE(opened);
+  EXPECT_NE(opened.error().message.find("did not make these vectors"), std::string::npos);
+}
+
+TEST(LiveSemantic, AppearsWhenVectorsAreSavedAndFollowsNewGenerations) {
+  Fixture& f = fixture();
+  TempDir dir;
+  LiveSemantic live(dir.path() / "vectors");
+  EXPECT_EQ(live.current(), nullptr);
+  const fs::path model_path = dir.path() / "model.bin";
+  ASSERT_TRUE(f.model->save(model_path));
+  auto vectors = vector::VectorIndex::create(f.model->dimension(), f.model->identity());
+  ASSERT_TRUE(vectors->upsert("x", f.model->embed("video")));
+  ASSERT_TRUE(vectors->save(dir.path() / "vectors", {&model_path, 1}));
+  std::this_thread::sleep_for(LiveSemantic::kCheckInterval + std::chrono::milliseconds(100));
+  auto first = live.current();
+  ASSERT_NE(first, nullptr) << live.last_error();
+  EXPECT_EQ(first->vectors->size(), 1u);
+  ASSERT_TRUE(vectors->upsert("y", f.model->embed("speech")));
+  ASSERT_TRUE(vectors->save(dir.path() / "vectors", {&model_path, 1}));
+  std::this_thread::sleep_for(LiveSemantic::kCheckInterval + std::chrono::milliseconds(100));
+  auto second = live.current();
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->vectors->size(), 2u);
+  EXPECT_EQ(first->vectors->size(), 1u);  // readers of the old one are not disturbed
+}
+
+}  // namespace
+}  // namespace paperboy::hybrid
