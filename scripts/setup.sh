@@ -11,7 +11,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libssl-dev libkainjow-mustache-dev
   libgtest-dev libgmock-dev libbenchmark-dev libxapian-dev libeigen3-dev libhnswlib-dev
-  libcurl4-openssl-dev python3-aiosmtpd
+  libcurl4-openssl-dev libhowardhinnant-date-dev tzdata python3-aiosmtpd
   curl python3 nodejs npm bc time python3-torch libopenblas-dev
 )
 

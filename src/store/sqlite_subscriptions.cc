@@ -228,8 +228,22 @@ class SqliteSubscriptionStore final : public SubscriptionStore {
           "confirmed_at = coalesce(confirmed_at, ?2) WHERE id = ?1",
           "confirming a subscription", id, seconds(now));
     }
-    return write("UPDATE subscriptions SET state = ?2 WHERE id = ?1", "changing a subscription", id,
-                 subscription_state_name(state));
+    auto transaction = Transaction::begin(*writer_);
+    if (!transaction) return std::unexpected(transaction.error());
+    if (auto done = write("UPDATE subscriptions SET state = ?2 WHERE id = ?1",
+                          "changing a subscription", id, subscription_state_name(state));
+        !done) {
+      return done;
+    }
+    // Leaving stops what is still queued: no digest reaches an address after it unsubscribed.
+    if (auto done = write("UPDATE outbox SET state = 'failed', leased_until = 0, last_error = "
+                          "'cancelled: subscription ' || ?2 WHERE subscription_id = ?1 AND "
+                          "state = 'pending'",
+                          "cancelling queued mail", id, subscription_state_name(state));
+        !done) {
+      return done;
+    }
+    return transaction->commit();
   }
 
   Result<std::vector<Subscription>> subscriptions_in_state(SubscriptionState state,

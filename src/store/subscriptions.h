@@ -89,7 +89,8 @@ class SubscriptionStore {
                                          std::chrono::sys_seconds now) = 0;
   virtual Result<std::optional<Subscription>> find_subscription(std::string_view email) = 0;
   virtual Result<std::optional<Subscription>> subscription_by_id(int64_t id) = 0;
-  // Becoming active records the confirmation time and clears the bounce count.
+  // Becoming active records the confirmation time and clears the bounce count; any other state
+  // cancels the subscription's queued messages (they end as failed, "cancelled: ...").
   virtual Result<void> set_subscription_state(int64_t id, SubscriptionState state,
                                               std::chrono::sys_seconds now) = 0;
   // Up to `limit` subscriptions in `state` with an id above `after_id`, by id: a digest run

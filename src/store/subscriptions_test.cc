@@ -228,5 +228,17 @@ TEST_F(SubscriptionStoreTest, RetriesWaitAndBouncesPauseTheSubscription) {
   EXPECT_EQ((*store_->subscription_by_id(s.id))->bounces, 0);
 }
 
+TEST_F(SubscriptionStoreTest, UnsubscribingCancelsWhatIsQueued) {
+  Subscription s = subscribe("ada@example.com");
+  ASSERT_TRUE(store_->set_subscription_state(s.id, SubscriptionState::active, now_));
+  ASSERT_TRUE(store_->enqueue(message_for(s, "daily 2026-11-30")));
+  ASSERT_TRUE(store_->set_subscription_state(s.id, SubscriptionState::unsubscribed, now_));
+  EXPECT_TRUE(store_->claim_due(now_ + hours(1), minutes(5), 10)->empty());
+  auto outbox = store_->outbox_of(s.id);
+  ASSERT_EQ(outbox->size(), 1u);
+  EXPECT_EQ((*outbox)[0].state, OutboxState::failed);
+  EXPECT_EQ((*outbox)[0].last_error, "cancelled: subscription unsubscribed");
+}
+
 }  // namespace
 }  // namespace paperboy::store
