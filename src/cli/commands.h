@@ -70,6 +70,8 @@ struct SearchCommandOptions {
   std::string sort = "relevance";
   bool facets = false;
   bool json = false;
+  std::string mode;       // keyword | semantic | hybrid; empty: hybrid when vectors exist
+  std::string like_file;  // find papers like this file's text ("-": standard input)
 };
 int run_search(const GlobalOptions& global, const SearchCommandOptions& options);
 
@@ -77,7 +79,22 @@ struct EvalCommandOptions {
   std::string benchmark_dir;
   std::string queries = "queries-train.jsonl";
   std::string qrels = "qrels-train.tsv";
+  std::string mode = "all";                 // keyword (search engine only) or all
+  std::vector<std::string> extra_training;  // more text for the embedder (paper files)
+  size_t dimension = 256;
 };
 int run_eval(const EvalCommandOptions& options);
+
+// Semantic search (semantic_commands.cc): vectors live in <data>/vectors, the built-in
+// embedder in <data>/embed/model.bin.
+std::filesystem::path vectors_path(const GlobalOptions& global);
+std::filesystem::path embed_model_path(const GlobalOptions& global);
+struct EmbedTrainOptions;
+int run_embed_train(const GlobalOptions& global, const EmbedTrainOptions& options);
+int run_related(const GlobalOptions& global, const std::string& id, size_t limit, bool json);
+// `paperboy search` in every mode; keyword runs, sorts and facets go to run_search.
+int run_search_modes(const GlobalOptions& global, const SearchCommandOptions& options);
+// `paperboy eval` for keyword, semantic and hybrid side by side (mode "all").
+int run_eval_modes(const EvalCommandOptions& options);
 
 }  // namespace paperboy::cli

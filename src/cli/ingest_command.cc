@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/index_sync.h"
 #include "cli/progress.h"
+#include "cli/vector_sync.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
 
@@ -203,6 +204,12 @@ int run_ingest(const GlobalOptions& global, const IngestOptions& options) {
     auto indexed = sync_index(**store, index_path(global), global.quiet);
     if (!indexed) {
       std::fprintf(stderr, "paperboy ingest: search index: %s\n", indexed.error().message.c_str());
+      return kError;
+    }
+    // New papers get vectors from the trained embedder, without retraining.
+    auto embedded = sync_vectors(**store, embed_model_path(global), vectors_path(global), global.quiet);
+    if (!embedded) {
+      std::fprintf(stderr, "paperboy ingest: vectors: %s\n", embedded.error().message.c_str());
       return kError;
     }
   }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/vector_sync.h"
 
 namespace {
 
@@ -117,13 +118,46 @@ int main(int argc, char** argv) {
       "search",
       "Search titles, abstracts and authors. Syntax: words, \"exact phrase\", -exclude, a OR b,\n"
       "title: abstract: author: cat:cs.CL after:2024-01-01 before: year:2023, or an arXiv id");
-  search->add_option("query", query_words, "The query")->required();
+  search->add_option("query", query_words, "The query");
   search->add_option("--limit", search_options.limit, "Results to show")->capture_default_str();
   search->add_option("--offset", search_options.offset, "Results to skip")->capture_default_str();
   search->add_option("--sort", search_options.sort, "relevance, date or upvotes")
       ->capture_default_str();
   search->add_flag("--facets", search_options.facets, "Count matches per category and year");
   search->add_flag("--json", search_options.json, "Print JSON");
+  search
+      ->add_option("--mode", search_options.mode,
+                   "keyword, semantic or hybrid (default: hybrid when vectors exist)")
+      ->check(CLI::IsMember({"keyword", "semantic", "hybrid"}));
+  search->add_option("--like", search_options.like_file,
+                     "Find papers like the text of this file (- for standard input)");
+
+  EmbedTrainOptions embed_options;
+  auto* embed = app.add_subcommand("embed", "Maintain the built-in embedder and the paper vectors");
+  embed->require_subcommand(1);
+  auto* embed_train = embed->add_subcommand(
+      "train", "Learn the embedder from the store's titles and abstracts, then embed every paper");
+  embed_train->add_option("--dim", embed_options.dimension, "Vector dimension")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 4096));
+  embed_train->add_option("--seed", embed_options.seed, "Random seed (same seed, same model)")
+      ->capture_default_str();
+  embed_train->add_option("--threads", embed_options.threads, "Worker threads (0: every core)")
+      ->envname("PAPERBOY_THREADS")
+      ->capture_default_str();
+  embed_train
+      ->add_option("--max-papers", embed_options.max_papers,
+                   "Train on at most this many papers, sampled evenly")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100000000}));
+
+  std::string related_id;
+  size_t related_limit = 10;
+  bool related_json = false;
+  auto* related = app.add_subcommand("related", "Papers most like a given paper (needs vectors)");
+  related->add_option("id", related_id, "arXiv id, arXiv URL or paperboy id")->required();
+  related->add_option("--limit", related_limit, "How many papers")->capture_default_str();
+  related->add_flag("--json", related_json, "Print JSON");
 
   EvalCommandOptions eval_options;
   auto* eval = app.add_subcommand("eval", "Measure search relevance on a BEIR-format benchmark");
@@ -135,6 +169,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   eval->add_option("--qrels", eval_options.qrels, "Judgements file in that folder")
       ->capture_default_str();
+  eval->add_option("--mode", eval_options.mode,
+                   "all (keyword, semantic and hybrid side by side) or keyword")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"all", "keyword"}));
+  eval->add_option("--train-with", eval_options.extra_training,
+                   "More paper files or folders for the embedder to learn from");
+  eval->add_option("--dim", eval_options.dimension, "Embedding dimension")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 4096));
 
   try {
     app.parse(argc, argv);
@@ -158,8 +201,15 @@ int main(int argc, char** argv) {
   if (search->parsed()) {
     for (const std::string& word : query_words)
       search_options.query += (search_options.query.empty() ? "" : " ") + word;
-    return run_search(global, search_options);
+    if (search_options.query.empty() && search_options.like_file.empty()) {
+      std::fprintf(stderr, "paperboy search: give a query, or --like FILE\n");
+      return kUsage;
+    }
+    return run_search_modes(global, search_options);
   }
-  if (eval->parsed()) return run_eval(eval_options);
+  if (eval->parsed())
+    return eval_options.mode == "keyword" ? run_eval(eval_options) : run_eval_modes(eval_options);
+  if (embed_train->parsed()) return run_embed_train(global, embed_options);
+  if (related->parsed()) return run_related(global, related_id, related_limit, related_json);
   return kUsage;
 }
