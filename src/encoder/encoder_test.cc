@@ -5,7 +5,6 @@
 #include "encoder/encoder.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cmath>
 #include <cstdio>
@@ -17,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "encoder/test_support.h"
 #include "encoder/wordpiece.h"
 
 namespace paperboy::encoder {
@@ -24,13 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
+using test_support::read_file;
 
 void write_file(const fs::path& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -40,16 +34,10 @@ void write_file(const fs::path& path, const std::string& content) {
 class EncoderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char pattern[] = "/tmp/paperboy-encoder-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    root_ = pattern;
-    const fs::path log = root_ / "torch_reference.log";
-    const std::string command = std::string(PAPERBOY_PYTHON) + " " + PAPERBOY_SOURCE_DIR +
-                                "/src/encoder/testdata/torch_reference.py " + root_.string() +
-                                " >" + log.string() + " 2>&1";
-    const int status = std::system(command.c_str());
-    ASSERT_EQ(status, 0) << "the PyTorch reference failed (" << command << "):\n" << read_file(log);
-    reference_ = json::parse(read_file(root_ / "reference.json"));
+    auto made = test_support::make_torch_reference();
+    ASSERT_TRUE(made) << made.error().message;
+    root_ = made->root;
+    reference_ = std::move(made->reference);
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
 
