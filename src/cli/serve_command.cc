@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/index_sync.h"
+#include "store/community.h"
 #include "store/store.h"
 #include "web/server.h"
 
@@ -37,7 +38,13 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
     std::fprintf(stderr, "paperboy serve: search index: %s\n", indexed.error().message.c_str());
     return kError;
   }
+  auto community = store::open_sqlite_community_store(store_path(global));
+  if (!community) {
+    std::fprintf(stderr, "paperboy serve: %s\n", community.error().message.c_str());
+    return kError;
+  }
   web::ServerOptions server_options;
+  server_options.community = community->get();
   server_options.index_dir = index_path(global);
   server_options.host = options.host;
   server_options.port = options.port;

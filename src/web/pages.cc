@@ -353,8 +353,10 @@ std::string Pages::empty_feed() const {
   return in_layout(layout_, "Daily papers", "daily", render(empty_, mustache::data{}));
 }
 
-std::string Pages::paper(const Paper& paper) const {
+std::string Pages::paper(const Paper& paper, const std::string& community_html) const {
   mustache::data data;
+  set_nonempty(data, "community", community_html);
+  data.set("vote_url", paper_path(paper) + "/upvote");
   data.set("id", paper_id(paper));
   data.set("title", paper.title);
   data.set("upvotes", std::to_string(paper.upvotes));
@@ -571,6 +573,10 @@ std::string Pages::error(int status, std::string_view heading, std::string_view 
   data.set("heading", std::string(heading));
   set_nonempty(data, "detail", std::string(detail));
   return in_layout(layout_, std::string(heading), "error", render(error_, data));
+}
+
+std::string Pages::wrap(const std::string& title, const std::string& content) const {
+  return in_layout(layout_, title, "community", content);
 }
 
 }  // namespace paperboy::web

@@ -54,11 +54,14 @@ class Pages {
   std::string feed(const FeedView& view) const;
   // The home page while the feed is empty: says how to fill the store.
   std::string empty_feed() const;
-  std::string paper(const Paper& paper) const;
+  // `community_html`: the paper's votes, comments and collections part (community_routes.h).
+  std::string paper(const Paper& paper, const std::string& community_html = {}) const;
   std::string trending(const std::vector<Paper>& papers) const;
   // Results, or the query syntax when nothing was asked yet, or why search is unavailable.
   std::string search(const SearchView& view) const;
   std::string error(int status, std::string_view heading, std::string_view detail) const;
+  // Any other page: `content` (already HTML) in the site's layout.
+  std::string wrap(const std::string& title, const std::string& content) const;
 
  private:
   std::string_view layout_, feed_, card_, paper_, trending_, error_, empty_, search_, result_;

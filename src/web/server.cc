@@ -21,6 +21,7 @@
 #include "search/query.h"
 #include "search/search.h"
 #include "web/assets.h"
+#include "web/community_routes.h"
 #include "web/hf_json.h"
 #include "web/live_index.h"
 #include "web/pages.h"
@@ -275,6 +276,19 @@ class HttpServer : public httplib::Server {
     const socket_t socket = svr_sock_.exchange(INVALID_SOCKET);
     if (socket != INVALID_SOCKET) ::close(socket);
   }
+
+  // GET routes pass their answer through `finish` (the visitor's part of pages) before httplib
+  // measures and compresses it.
+  HttpServer& Get(const std::string& pattern, Handler handler) {
+    httplib::Server::Get(pattern, [this, handler = std::move(handler)](const Request& request,
+                                                                         Response& response) {
+      handler(request, response);
+      if (finish) finish(request, response);
+    });
+    return *this;
+  }
+
+  Handler finish;
 };
 
 }  // namespace
@@ -287,6 +301,7 @@ struct Server::State {
   ServerOptions options;
   Pages pages;
   std::unique_ptr<LiveIndex> index;  // null: search disabled
+  std::unique_ptr<CommunityRoutes> community;  // null: no accounts
   HttpServer http;
   int port = 0;
   std::atomic<bool> stop_requested{false};
@@ -345,6 +360,7 @@ struct Server::State {
     query.sort = view->sort;
     auto page = feed::load_feed(store, query);
     if (!page) return send_internal_error(request, response, page.error());
+    if (community) community->drop_hidden(page->papers);
     view->page = std::move(*page);
     view->day = choice.day;
     send_page(response, 200, pages.feed(*view));
@@ -396,16 +412,18 @@ struct Server::State {
     const std::string id = request.matches[1].str();
     auto found = store.find(id);
     if (!found) return send_internal_error(request, response, found.error());
-    if (!found->has_value()) {
+    if (!found->has_value() || (community && !community->visible(request, **found))) {
       return send_error_page(response, 404, "No paper with the id '" + id + "' is in the store.");
     }
-    send_page(response, 200, pages.paper(**found));
+    send_page(response, 200,
+              pages.paper(**found, community ? community->paper_section(request, **found) : ""));
   }
 
   void trending_page(const Request& request, Response& response) {
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     auto papers = feed::trending(store, now, kTrendingPageSize);
     if (!papers) return send_internal_error(request, response, papers.error());
+    if (community) community->drop_hidden(*papers);
     send_page(response, 200, pages.trending(*papers));
   }
 
@@ -498,6 +516,7 @@ struct Server::State {
 
     auto papers = daily_papers(period, submitter, sort);
     if (!papers) return send_internal_error(request, response, papers.error());
+    if (community) community->drop_hidden(*papers);
     json entries = json::array();
     const size_t first = std::min(papers->size(), page * limit);
     const size_t last = std::min(papers->size(), first + limit);
@@ -760,11 +779,17 @@ struct Server::State {
       send_json_error(response, response.status, message);
     } else {
       send_error_page(response, response.status, detail);
+      if (community) community->personalise(request, response);
     }
     return httplib::Server::HandlerResponse::Handled;
   }
 
   void install_routes() {
+    // First, so that GET /api/papers/(.+) below does not take /api/papers/<id>/comments.
+    if (community) {
+      community->install(http);
+      http.finish = [this](const Request& q, Response& r) { community->personalise(q, r); };
+    }
     http.Get("/", [this](const Request& q, Response& r) { home(q, r); });
     http.Get(R"(/date/([^/]+))",
              [this](const Request& q, Response& r) { period_page(q, r, feed::Period::day); });
@@ -843,6 +868,11 @@ Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOption
   auto state = std::make_unique<State>(store, std::move(options), std::move(*pages));
   State& s = *state;
   if (!s.options.index_dir.empty()) s.index = std::make_unique<LiveIndex>(s.options.index_dir);
+  if (s.options.community) {
+    auto routes = CommunityRoutes::create(s.store, *s.options.community, s.pages);
+    if (!routes) return fail(routes.error().message);
+    s.community = std::move(*routes);
+  }
   const int threads = s.options.threads;
   s.http.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));

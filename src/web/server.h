@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "store/community.h"
 #include "store/store.h"
 
 namespace httplib {
@@ -27,6 +28,8 @@ struct ServerOptions {
   std::filesystem::path index_dir;
   int threads = 8;
   size_t max_body_bytes = 1 << 20;
+  // Accounts, votes, comments, collections and moderation; null: a read-only site without them.
+  store::CommunityStore* community = nullptr;
 };
 
 class Server {
