@@ -26,4 +26,13 @@ std::string fast_title_key(std::string_view title) {
   return key;
 }
 
+int64_t title_key_hash(std::string_view key) {
+  uint64_t hash = 14695981039346656037ull;
+  for (char c : key) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return static_cast<int64_t>(hash);
+}
+
 }  // namespace paperboy::store

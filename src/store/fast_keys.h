@@ -1,6 +1,7 @@
 // Store-internal: hot-path helpers whose results must equal core's.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -11,5 +12,9 @@ namespace paperboy::store {
 // NFKC case folding yields for ASCII, without its per-character Unicode work (about 8 us per
 // title, most of an insert's cost). Other titles go through title_key.
 std::string fast_title_key(std::string_view title);
+
+// The 64-bit FNV-1a hash of a title key, stored beside it (title_hash) and indexed in its place.
+// Stored in files, so it must never change.
+int64_t title_key_hash(std::string_view key);
 
 }  // namespace paperboy::store

@@ -143,9 +143,10 @@ TEST(Schema, MigratesAFreshFileAndAnEmptyOne) {
   {
     auto store = open_store(dir / "nested" / "papers.db");
     ASSERT_TRUE(store);
-    EXPECT_EQ(store->stats()->schema_version, 5);
+    EXPECT_EQ(store->stats()->schema_version, 6);
   }
-  EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA user_version"), 5);
+  EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA user_version"), 6);
+  EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA page_size"), 16384);
   EXPECT_EQ(raw_int(dir / "nested" / "papers.db", "PRAGMA application_id"), 0x50424F59);
   EXPECT_EQ(
       raw_int(dir / "nested" / "papers.db",
@@ -168,10 +169,15 @@ TEST(Schema, MigratesAVersionOneStoreKeepingItsPapers) {
     auto store = open_store(path);
     EXPECT_EQ(upsert_one(*store, captured), UpsertOutcome::added);
   }
-  // What a version-1 store looks like: no title-only index, no change numbers, no community.
+  // What a version-1 store looks like: 4 KiB pages, titles indexed by key text, no title-only
+  // index, no change numbers, no community.
+  raw_exec(path, "PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM");
   raw_exec(
       path,
-      "DROP INDEX papers_title_only; DROP INDEX papers_change_seq; "
+      "DROP INDEX papers_title_only; DROP INDEX papers_title_hash; "
+      "ALTER TABLE papers DROP COLUMN title_hash; CREATE INDEX papers_title_key ON "
+      "papers(title_key); "
+      "DROP INDEX papers_change_seq; "
       "ALTER TABLE papers DROP COLUMN change_seq; ALTER TABLE papers DROP COLUMN "
       "local_upvotes; DROP TABLE votes; DROP TABLE comments; DROP TABLE collection_items; "
       "DROP TABLE collections; DROP TABLE submissions; DROP TABLE fetch_queue; "
@@ -179,14 +185,22 @@ TEST(Schema, MigratesAVersionOneStoreKeepingItsPapers) {
       "DROP TABLE outbox; DROP TABLE subscriptions; DROP TABLE users; PRAGMA user_version = 1");
   auto store = open_store(path);
   ASSERT_TRUE(store);
-  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 5);
+  EXPECT_EQ(raw_int(path, "PRAGMA user_version"), 6);
   EXPECT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'papers_title_only'"),
             1);
+  EXPECT_EQ(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'papers_title_key'"), 0)
+      << "the key-text index gives way to the hash index";
+  EXPECT_EQ(raw_int(path, "PRAGMA page_size"), 4096) << "an existing store keeps its page size";
   EXPECT_EQ(store->last_change(), 1u) << "existing papers are numbered";
+  // Both title lookups find the migrated paper by the hash the migration computed.
   EXPECT_EQ(upsert_one(*store, arxiv_paper("2406.05835", 1, captured.title)),
             UpsertOutcome::updated);
   EXPECT_EQ(find_paper(*store, "2406.05835").upvotes, 5);
   EXPECT_EQ(store->last_change(), 2u);
+  captured.upvotes = 9;
+  EXPECT_EQ(upsert_one(*store, captured), UpsertOutcome::updated);
+  EXPECT_EQ(find_paper(*store, "2406.05835").upvotes, 9);
+  EXPECT_EQ(store->stats()->papers, 1);
 }
 
 TEST(Schema, UsesWriteAheadLogging) {
