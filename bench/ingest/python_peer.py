@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The peer for paperboy's ingest benchmark: what a Python script over the snapshot does
 (arxiv-sanity-lite style): json.loads per line, the same fields, and with --store an upsert into
-SQLite (WAL, batches of 5,000, the paper's arXiv id as key)."""
+SQLite (WAL, batches of --batch records, by default paperboy's 50,000; the paper's arXiv id as
+key)."""
 import argparse
 import json
 import sqlite3
@@ -11,6 +12,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("snapshot")
     parser.add_argument("--store", help="SQLite file to upsert into")
+    parser.add_argument("--batch", type=int, default=50000, help="records per transaction")
     args = parser.parse_args()
 
     db = None
@@ -37,7 +39,7 @@ def main():
             records += 1
             if db is not None:
                 batch.append(row)
-                if len(batch) >= 5000:
+                if len(batch) >= args.batch:
                     store(db, batch)
                     batch = []
     if db is not None:

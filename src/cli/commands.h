@@ -29,7 +29,8 @@ struct IngestOptions {
   std::vector<std::string> paths;  // files or folders (read recursively, in name order)
   std::string format;              // empty: detect
   std::string feed_day;            // default feed day for sources that give none
-  size_t batch_size = 5000;
+  // Records per transaction; large, as each commit writes out every index page it touched.
+  size_t batch_size = 50000;
   bool dry_run = false;      // parse and validate only
   bool update_index = true;  // bring the search index up to date afterwards
 };
