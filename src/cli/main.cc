@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/user_command.h"
 #include "cli/vector_sync.h"
 
 namespace {
@@ -179,6 +180,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(2, 4096));
 
+  UserCommands user(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -198,6 +201,7 @@ int main(int argc, char** argv) {
   if (exporter->parsed()) return run_export(global, export_output);
   if (serve->parsed()) return run_serve(global, serve_options);
   if (index_rebuild->parsed()) return run_index_rebuild(global);
+  if (user.parsed()) return user.run(global);
   if (search->parsed()) {
     for (const std::string& word : query_words)
       search_options.query += (search_options.query.empty() ? "" : " ") + word;
