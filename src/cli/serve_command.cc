@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/index_sync.h"
+#include "cli/vector_sync.h"
 #include "store/community.h"
 #include "store/store.h"
 #include "web/server.h"
@@ -43,7 +44,15 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
     std::fprintf(stderr, "paperboy serve: %s\n", community.error().message.c_str());
     return kError;
   }
+  // Papers added while no server ran get their vectors (when an embedder was trained).
+  if (auto embedded = sync_vectors(**store, embed_model_path(global), vectors_path(global),
+                                   global.quiet);
+      !embedded) {
+    std::fprintf(stderr, "paperboy serve: vectors: %s\n", embedded.error().message.c_str());
+    return kError;
+  }
   web::ServerOptions server_options;
+  server_options.vectors_dir = vectors_path(global);
   server_options.community = community->get();
   server_options.index_dir = index_path(global);
   server_options.host = options.host;

@@ -24,6 +24,7 @@
 #include "web/community_routes.h"
 #include "web/hf_json.h"
 #include "web/live_index.h"
+#include "web/semantic_routes.h"
 #include "web/pages.h"
 #include "web/periods.h"
 
@@ -180,6 +181,7 @@ struct SearchParams {
   SearchView view;  // q, category, year, sort and page as the page shows them
   size_t limit = kDefaultSearchLimit;
   size_t offset = 0;
+  std::string mode;  // keyword | semantic | hybrid; empty: hybrid when vectors exist
 };
 
 bool valid_year(const std::string& year) {
@@ -214,6 +216,11 @@ Result<SearchParams> parse_search_params(const Request& request, bool paged) {
   if (auto year = query_param(request, "year"); year && !year->empty()) {
     if (!valid_year(*year)) return fail("year: expected a year such as 2024, got '" + *year + "'");
     view.year = *year;
+  }
+  if (auto mode = query_param(request, "mode"); mode && !mode->empty()) {
+    if (!hybrid::parse_mode(*mode))
+      return fail("mode: expected keyword, semantic or hybrid, got '" + *mode + "'");
+    params.mode = *mode;
   }
   if (auto sort = query_param(request, "sort"); sort && !sort->empty()) {
     if (*sort == "relevance") {
@@ -301,6 +308,7 @@ struct Server::State {
   ServerOptions options;
   Pages pages;
   std::unique_ptr<LiveIndex> index;  // null: search disabled
+  std::unique_ptr<SemanticRoutes> semantic;  // null: no vectors folder
   std::unique_ptr<CommunityRoutes> community;  // null: no accounts
   HttpServer http;
   int port = 0;
@@ -416,7 +424,9 @@ struct Server::State {
       return send_error_page(response, 404, "No paper with the id '" + id + "' is in the store.");
     }
     send_page(response, 200,
-              pages.paper(**found, community ? community->paper_section(request, **found) : ""));
+              pages.paper(**found,
+                          (community ? community->paper_section(request, **found) : "") +
+                              (semantic ? semantic->related_section(**found) : "")));
   }
 
   void trending_page(const Request& request, Response& response) {
@@ -567,7 +577,9 @@ struct Server::State {
     search_options.offset = params.offset;
     search_options.sort = view.sort;
     search_options.facets = facets;
-    auto results = search::search(**snapshot, *query, search_options);
+    auto results = semantic ? semantic->search(**snapshot, full_query_text(view), *query,
+                                               search_options, params.mode)
+                            : search::search(**snapshot, *query, search_options);
     if (!results) {
       run.status = 400;
       run.error = "q: " + results.error().message;
@@ -790,6 +802,7 @@ struct Server::State {
       community->install(http);
       http.finish = [this](const Request& q, Response& r) { community->personalise(q, r); };
     }
+    if (semantic) semantic->install(http);  // before GET /api/papers/(.+) takes .../related
     http.Get("/", [this](const Request& q, Response& r) { home(q, r); });
     http.Get(R"(/date/([^/]+))",
              [this](const Request& q, Response& r) { period_page(q, r, feed::Period::day); });
@@ -868,6 +881,8 @@ Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOption
   auto state = std::make_unique<State>(store, std::move(options), std::move(*pages));
   State& s = *state;
   if (!s.options.index_dir.empty()) s.index = std::make_unique<LiveIndex>(s.options.index_dir);
+  if (!s.options.vectors_dir.empty())
+    s.semantic = std::make_unique<SemanticRoutes>(s.store, s.options.vectors_dir);
   if (s.options.community) {
     auto routes = CommunityRoutes::create(s.store, *s.options.community, s.pages);
     if (!routes) return fail(routes.error().message);

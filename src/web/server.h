@@ -26,6 +26,9 @@ struct ServerOptions {
   // Search index folder (normally <data>/index); empty: search is disabled and says so.
   // Commits to it show up within a second, without a restart.
   std::filesystem::path index_dir;
+  // Paper vectors folder (normally <data>/vectors); empty: no semantic search or related
+  // papers. A missing folder is fine: they appear once vectors are saved there.
+  std::filesystem::path vectors_dir;
   int threads = 8;
   size_t max_body_bytes = 1 << 20;
   // Accounts, votes, comments, collections and moderation; null: a read-only site without them.
