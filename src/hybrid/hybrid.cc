@@ -33,14 +33,12 @@ bool category_matches(std::string_view category, const std::vector<std::string>&
   return false;
 }
 
-// Scores divided by the side's best, negatives counted as 0: both sides' theoretical minimum
-// is 0 (BM25 and, in practice, cosine), so unlike min-max this keeps how far apart the
-// candidates really are (Bruch et al. 2023 found this fusion the more robust).
+// Min-max normalised scores over one side's candidates; a single candidate scores 1.
 std::vector<double> normalised(const std::vector<double>& scores) {
   if (scores.empty()) return {};
-  const double best = *std::max_element(scores.begin(), scores.end());
+  const auto [low, high] = std::minmax_element(scores.begin(), scores.end());
   std::vector<double> out;
-  for (double score : scores) out.push_back(best > 0 ? std::max(score, 0.0) / best : 0.0);
+  for (double score : scores) out.push_back(*high > *low ? (score - *low) / (*high - *low) : 1.0);
   return out;
 }
 

@@ -6,7 +6,7 @@
 //
 // Hybrid takes the top `candidates` of each side and fuses them. Two fusions are offered:
 //  - reciprocal rank fusion (Cormack et al. 2009): score = sum over sides of 1 / (k + rank);
-//  - score blend: each side's scores divided by its best candidate's (negatives as 0), then
+//  - score blend: each side's scores min-max normalised over its candidates, then
 //    (1 - w) * keyword + w * semantic, a side's missing paper counting 0.
 // The default is the one that measured better on SciFact (docs/search.md has the figures).
 // The semantic side honours the query's category and date filters (through the keyword index's
@@ -40,7 +40,7 @@ std::string_view fusion_name(Fusion fusion);
 struct FusionParams {
   Fusion fusion = Fusion::kScoreBlend;
   double rrf_k = 60;
-  double semantic_weight = 0.3;  // w of the score blend
+  double semantic_weight = 0.2;  // w of the score blend, chosen on SciFact's tuning queries
 };
 
 struct HybridOptions {

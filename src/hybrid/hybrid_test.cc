@@ -131,15 +131,14 @@ TEST(Fuse, ScoreBlendNormalisesEachSide) {
   const std::vector<vector::Neighbor> semantic = {{"c", 0.9f}, {"a", 0.5f}, {"d", 0.1f}};
   const auto fused = fuse(keyword, semantic, fusion(Fusion::kScoreBlend, 0.25));
   ASSERT_EQ(fused.size(), 4u);
-  // Each side divided by its best: a: 0.75 * 1 + 0.25 * 0.5 / 0.9; b: 0.75 * 0.5;
-  // c: 0.25 * 1; d: 0.25 * 0.1 / 0.9.
+  // Min-max per side: a: 0.75 * 1 + 0.25 * 0.5; b: 0.75 * 0.5; c: 0.25 * 1; d: 0.
   EXPECT_EQ(fused[0].paper_id, "a");
-  EXPECT_NEAR(fused[0].score, 0.75 + 0.25 * 0.5 / 0.9, 1e-6);
+  EXPECT_NEAR(fused[0].score, 0.875, 1e-6);
   EXPECT_EQ(fused[1].paper_id, "b");
   EXPECT_NEAR(fused[1].score, 0.375, 1e-6);
   EXPECT_EQ(fused[2].paper_id, "c");
   EXPECT_EQ(fused[3].paper_id, "d");
-  EXPECT_NEAR(fused[3].score, 0.25 * 0.1 / 0.9, 1e-6);
+  EXPECT_NEAR(fused[3].score, 0.0, 1e-9);
 }
 
 TEST(SemanticText, DropsOperatorsAndKeepsWords) {
