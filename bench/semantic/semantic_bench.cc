@@ -71,12 +71,15 @@ void scifact(const fs::path& dir, size_t threads) {
   const auto tuning = search::tuning_queries(*benchmark);
   const auto held_out = search::held_out_queries(*benchmark);
   const std::vector<double> weights = {0.1, 0.2, 0.3, 0.4, 0.5};
-  const auto on_tuning = hybrid::evaluate_methods(**snapshot, semantic, *benchmark, tuning, {}, weights);
+  const auto on_tuning =
+      hybrid::evaluate_methods(**snapshot, semantic, *benchmark, tuning, {}, weights);
   const auto on_held_out =
       hybrid::evaluate_methods(**snapshot, semantic, *benchmark, held_out, {}, weights);
   std::printf("## SciFact (%zu docs; embedder trained on them in %.1f s)\n\n", texts.size(),
               train_seconds);
-  std::printf("| method | nDCG@10 tuning | nDCG@10 held out | recall@100 held out |\n|---|---:|---:|---:|\n");
+  std::printf(
+      "| method | nDCG@10 tuning | nDCG@10 held out | recall@100 held out "
+      "|\n|---|---:|---:|---:|\n");
   for (size_t m = 0; m < on_tuning.size(); ++m)
     std::printf("| %s | %.4f | %.4f | %.4f |\n", on_tuning[m].method.c_str(),
                 on_tuning[m].scores.ndcg_at_10, on_held_out[m].scores.ndcg_at_10,
@@ -129,7 +132,8 @@ void corpus(const fs::path& dir, size_t threads) {
           (*model)->embed(texts[i], std::span<float>(rows).subspan(i * dimension, dimension));
       });
   }
-  std::printf("- embedding, %zu threads: %.0f papers/s\n", threads, texts.size() / seconds_since(start));
+  std::printf("- embedding, %zu threads: %.0f papers/s\n", threads,
+              texts.size() / seconds_since(start));
 
   start = Clock::now();
   auto vectors = vector::VectorIndex::create(dimension, (*model)->identity());
@@ -147,10 +151,12 @@ void corpus(const fs::path& dir, size_t threads) {
     std::vector<std::jthread> workers;
     for (size_t t = 0; t < threads; ++t)
       workers.emplace_back([&] {
-        for (size_t i; (i = next.fetch_add(1)) < ids.size();) peer.addPoint(&rows[i * dimension], i);
+        for (size_t i; (i = next.fetch_add(1)) < ids.size();)
+          peer.addPoint(&rows[i * dimension], i);
       });
   }
-  std::printf("- hnswlib float32 build (same M, ef_construction): %.1f s\n\n", seconds_since(start));
+  std::printf("- hnswlib float32 build (same M, ef_construction): %.1f s\n\n",
+              seconds_since(start));
 
   // Queries: 1,000 titles, and exact float top 10 for each.
   std::vector<std::vector<float>> queries;
@@ -167,7 +173,9 @@ void corpus(const fs::path& dir, size_t threads) {
     for (size_t i = 0; i < 10; ++i) top.insert(ids[scored[i].second]);
     truth.push_back(std::move(top));
   }
-  std::printf("| ef | paperboy int8 recall@10 | paperboy queries/s | hnswlib float32 recall@10 | hnswlib queries/s |\n|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "| ef | paperboy int8 recall@10 | paperboy queries/s | hnswlib float32 recall@10 | hnswlib "
+      "queries/s |\n|---:|---:|---:|---:|---:|\n");
   for (size_t ef : {16, 32, 64, 96, 128, 256}) {
     vector::IndexParams params;
     params.ef_search = ef;
@@ -181,7 +189,8 @@ void corpus(const fs::path& dir, size_t threads) {
     size_t found = 0;
     start = Clock::now();
     for (size_t q = 0; q < queries.size(); ++q)
-      for (const auto& hit : (*opened)->search(queries[q], 10)) found += truth[q].count(hit.paper_id);
+      for (const auto& hit : (*opened)->search(queries[q], 10))
+        found += truth[q].count(hit.paper_id);
     const double ours_qps = queries.size() / seconds_since(start);
     const double ours_recall = static_cast<double>(found) / (queries.size() * 10.0);
     peer.setEf(ef);
@@ -211,7 +220,8 @@ void corpus(const fs::path& dir, size_t threads) {
   hybrid::SemanticIndex semantic{std::shared_ptr<const embed::Embedder>(std::move(*model)),
                                  std::shared_ptr<const vector::VectorIndex>(std::move(vectors))};
   std::printf("\n| mode | p50 ms | p99 ms |\n|---|---:|---:|\n");
-  for (hybrid::Mode mode : {hybrid::Mode::kKeyword, hybrid::Mode::kSemantic, hybrid::Mode::kHybrid}) {
+  for (hybrid::Mode mode :
+       {hybrid::Mode::kKeyword, hybrid::Mode::kSemantic, hybrid::Mode::kHybrid}) {
     std::vector<double> latencies;
     hybrid::HybridOptions options;
     options.mode = mode;
@@ -225,9 +235,9 @@ void corpus(const fs::path& dir, size_t threads) {
     std::printf("| %s | %.2f | %.2f |\n", std::string(hybrid::mode_name(mode)).c_str(),
                 percentile(latencies, 0.5), percentile(latencies, 0.99));
   }
-  for (const char* example : {"linear-time alternatives to attention",
-                              "making diffusion models generate images faster",
-                              "detecting hallucinations of language models"}) {
+  for (const char* example :
+       {"linear-time alternatives to attention", "making diffusion models generate images faster",
+        "detecting hallucinations of language models"}) {
     hybrid::HybridOptions options;
     options.mode = hybrid::Mode::kSemantic;
     options.limit = 5;
