@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/vector_sync.h"
 #include "cli/user_command.h"
 #include "cli/vector_sync.h"
 
