@@ -5,7 +5,6 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
-#include "cli/vector_sync.h"
 #include "cli/user_command.h"
 #include "cli/vector_sync.h"
 
