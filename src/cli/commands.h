@@ -51,11 +51,26 @@ int run_trending(const GlobalOptions& global, size_t limit, bool json);
 int run_stats(const GlobalOptions& global, bool json);
 int run_export(const GlobalOptions& global, const std::string& output);
 
+// The mail settings of `digest` and `serve`: their options, the [digest] / [serve] sections of
+// the config file, or PAPERBOY_SMTP_* / PAPERBOY_MAIL_FROM / PAPERBOY_BASE_URL.
+struct MailOptions {
+  std::string smtp_host = "127.0.0.1";
+  int smtp_port = 25;
+  std::string smtp_tls = "none";  // none | starttls | tls
+  std::string smtp_user;
+  std::string smtp_password;
+  bool smtp_verify = true;
+  std::string from = "paperboy <paperboy@localhost.localdomain>";
+  std::string base_url = "http://localhost:8080";
+};
+
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   int threads = 8;
   std::string katex_dir;  // empty: the web component's default
+  MailOptions mail;
+  int digest_every_minutes = 0;  // run the digest job this often; 0: never (cron runs it)
 };
 int run_serve(const GlobalOptions& global, const ServeOptions& options);
 

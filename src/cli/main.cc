@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/user_command.h"
+#include "cli/digest_command.h"
 #include "cli/vector_sync.h"
 
 namespace {
@@ -108,6 +109,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   serve->add_option("--katex-dir", serve_options.katex_dir, "KaTeX dist folder for math rendering")
       ->envname("PAPERBOY_KATEX_DIR");
+  serve
+      ->add_option("--digest-every", serve_options.digest_every_minutes,
+                   "Run the email digest job every N minutes (0: never; cron runs `digest send`)")
+      ->envname("PAPERBOY_DIGEST_EVERY")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1440));
+  add_mail_options(*serve, serve_options.mail);
 
   auto* index = app.add_subcommand("index", "Maintain the search index");
   index->require_subcommand(1);
@@ -180,6 +188,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(2, 4096));
 
+  DigestCommands digest(app);
+
   UserCommands user(app);
 
   try {
@@ -215,5 +225,6 @@ int main(int argc, char** argv) {
     return eval_options.mode == "keyword" ? run_eval(eval_options) : run_eval_modes(eval_options);
   if (embed_train->parsed()) return run_embed_train(global, embed_options);
   if (related->parsed()) return run_related(global, related_id, related_limit, related_json);
+  if (digest.parsed()) return digest.run(global);
   return kUsage;
 }

@@ -2,17 +2,80 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/digest_command.h"
 #include "cli/index_sync.h"
 #include "cli/vector_sync.h"
+#include "index/index.h"
+#include "mail/digest.h"
 #include "store/community.h"
 #include "store/store.h"
+#include "store/subscriptions.h"
 #include "web/server.h"
 
 namespace paperboy::cli {
+namespace {
+
+// Runs the digest job every `interval` on its own thread until destroyed. The outbox makes a
+// run safe beside `paperboy digest send` from cron: neither queues nor sends a message twice.
+class DigestScheduler {
+ public:
+  DigestScheduler(store::Store& papers, store::SubscriptionStore& subscriptions,
+                  std::filesystem::path index_dir, mail::MailSettings settings,
+                  std::chrono::minutes interval)
+      : thread_([=, this, &papers, &subscriptions] {
+          std::unique_lock lock(mutex_);
+          while (!stopping_) {
+            lock.unlock();
+            run_once(papers, subscriptions, index_dir, settings);
+            lock.lock();
+            wake_.wait_for(lock, interval, [this] { return stopping_; });
+          }
+        }) {}
+  ~DigestScheduler() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  static void run_once(store::Store& papers, store::SubscriptionStore& subscriptions,
+                       const std::filesystem::path& index_dir, const mail::MailSettings& settings) {
+    auto smtp = mail::SmtpClient::create(settings.smtp);
+    std::shared_ptr<const index::Snapshot> snapshot;
+    if (std::filesystem::exists(index_dir / "MANIFEST")) {
+      if (auto opened = index::Snapshot::open(index_dir)) snapshot = *opened;
+    }
+    auto run = smtp
+                   ? mail::run_digest_job(
+                         papers, subscriptions, snapshot, **smtp, settings,
+                         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()))
+                   : Result<mail::DigestRun>(std::unexpected(smtp.error()));
+    if (!run) {
+      std::fprintf(stderr, "paperboy serve: digests: %s\n", run.error().message.c_str());
+    } else if (run->queued.queued + run->delivered.sent + run->delivered.failed > 0) {
+      std::fprintf(
+          stderr, "paperboy serve: digests: %zu queued, %zu sent, %zu deferred, %zu failed\n",
+          run->queued.queued, run->delivered.sent, run->delivered.deferred, run->delivered.failed);
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
 
 int run_serve(const GlobalOptions& global, const ServeOptions& options) {
   // Signals are taken by one waiting thread, so the server's worker threads never see them.
@@ -45,13 +108,25 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
     return kError;
   }
   // Papers added while no server ran get their vectors (when an embedder was trained).
-  if (auto embedded = sync_vectors(**store, embed_model_path(global), vectors_path(global),
-                                   global.quiet);
+  if (auto embedded =
+          sync_vectors(**store, embed_model_path(global), vectors_path(global), global.quiet);
       !embedded) {
     std::fprintf(stderr, "paperboy serve: vectors: %s\n", embedded.error().message.c_str());
     return kError;
   }
+  auto subscriptions = store::open_sqlite_subscription_store(store_path(global));
+  if (!subscriptions) {
+    std::fprintf(stderr, "paperboy serve: %s\n", subscriptions.error().message.c_str());
+    return kError;
+  }
+  auto mail = mail_settings(global, options.mail);
+  if (!mail) {
+    std::fprintf(stderr, "paperboy serve: %s\n", mail.error().message.c_str());
+    return kError;
+  }
   web::ServerOptions server_options;
+  server_options.subscriptions = subscriptions->get();
+  server_options.mail = *mail;
   server_options.vectors_dir = vectors_path(global);
   server_options.community = community->get();
   server_options.index_dir = index_path(global);
@@ -67,6 +142,11 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
 
   std::fprintf(stderr, "paperboy: serving %s on http://%s:%d (Ctrl-C stops)\n",
                store_path(global).c_str(), options.host.c_str(), (*server)->port());
+  std::unique_ptr<DigestScheduler> digests;
+  if (options.digest_every_minutes > 0) {
+    digests = std::make_unique<DigestScheduler>(**store, **subscriptions, index_path(global), *mail,
+                                                std::chrono::minutes(options.digest_every_minutes));
+  }
   std::thread signal_waiter([&signals, &server] {
     int received = 0;
     sigwait(&signals, &received);

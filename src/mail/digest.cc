@@ -493,4 +493,15 @@ Result<DeliveryTotals> deliver_outbox(store::SubscriptionStore& subscriptions, S
   }
 }
 
+Result<DigestRun> run_digest_job(store::Store& papers, store::SubscriptionStore& subscriptions,
+                                 std::shared_ptr<const index::Snapshot> keyword_index,
+                                 SmtpClient& smtp, const MailSettings& settings, sys_seconds now) {
+  DigestBuilder builder(papers, std::move(keyword_index), now);
+  auto queued = queue_due_digests(subscriptions, builder, settings, now);
+  if (!queued) return std::unexpected(queued.error());
+  auto delivered = deliver_outbox(subscriptions, smtp, settings, now);
+  if (!delivered) return std::unexpected(delivered.error());
+  return DigestRun{*queued, *delivered};
+}
+
 }  // namespace paperboy::mail

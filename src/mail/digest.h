@@ -134,4 +134,16 @@ struct DeliveryTotals {
 Result<DeliveryTotals> deliver_outbox(store::SubscriptionStore& subscriptions, SmtpClient& smtp,
                                       const MailSettings& settings, std::chrono::sys_seconds now);
 
+struct DigestRun {
+  QueueReport queued;
+  DeliveryTotals delivered;
+};
+
+// One round of the digest job, as `paperboy digest send` and the server's scheduler run it:
+// queue every due digest, then deliver the outbox.
+Result<DigestRun> run_digest_job(store::Store& papers, store::SubscriptionStore& subscriptions,
+                                 std::shared_ptr<const index::Snapshot> keyword_index,
+                                 SmtpClient& smtp, const MailSettings& settings,
+                                 std::chrono::sys_seconds now);
+
 }  // namespace paperboy::mail

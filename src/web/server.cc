@@ -24,6 +24,7 @@
 #include "web/community_routes.h"
 #include "web/hf_json.h"
 #include "web/live_index.h"
+#include "web/digest_routes.h"
 #include "web/semantic_routes.h"
 #include "web/pages.h"
 #include "web/periods.h"
@@ -310,6 +311,7 @@ struct Server::State {
   std::unique_ptr<LiveIndex> index;  // null: search disabled
   std::unique_ptr<SemanticRoutes> semantic;  // null: no vectors folder
   std::unique_ptr<CommunityRoutes> community;  // null: no accounts
+  std::unique_ptr<DigestRoutes> digest;        // null: no digests
   HttpServer http;
   int port = 0;
   std::atomic<bool> stop_requested{false};
@@ -803,6 +805,7 @@ struct Server::State {
       http.finish = [this](const Request& q, Response& r) { community->personalise(q, r); };
     }
     if (semantic) semantic->install(http);  // before GET /api/papers/(.+) takes .../related
+    if (digest) digest->install(http);
     http.Get("/", [this](const Request& q, Response& r) { home(q, r); });
     http.Get(R"(/date/([^/]+))",
              [this](const Request& q, Response& r) { period_page(q, r, feed::Period::day); });
@@ -887,6 +890,9 @@ Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOption
     auto routes = CommunityRoutes::create(s.store, *s.options.community, s.pages);
     if (!routes) return fail(routes.error().message);
     s.community = std::move(*routes);
+  }
+  if (s.options.subscriptions) {
+    s.digest = std::make_unique<DigestRoutes>(*s.options.subscriptions, s.options.mail, s.pages);
   }
   const int threads = s.options.threads;
   s.http.new_task_queue = [threads] {

@@ -9,7 +9,9 @@
 #include <string>
 
 #include "core/result.h"
+#include "mail/digest.h"
 #include "store/community.h"
+#include "store/subscriptions.h"
 #include "store/store.h"
 
 namespace httplib {
@@ -33,6 +35,10 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;
   // Accounts, votes, comments, collections and moderation; null: a read-only site without them.
   store::CommunityStore* community = nullptr;
+  // Email digests: the subscribe form and the confirm / unsubscribe links of mails, with
+  // `mail` for signing and sending; null: no digests.
+  store::SubscriptionStore* subscriptions = nullptr;
+  mail::MailSettings mail;
 };
 
 class Server {
