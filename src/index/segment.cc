@@ -173,9 +173,10 @@ const uint8_t* PostingCursor::seek_positions() const {
     p = position_pointer_;
     i = position_index_;
   }
+  uint64_t skipped = 0;
   for (; i < index_in_block_; ++i)
-    for (size_t f = 0; f < kFieldCount; ++f)
-      for (uint32_t k = 0; k < tf_[i][f]; ++k) read_varint(p, end_);
+    for (size_t f = 0; f < kFieldCount; ++f) skipped += tf_[i][f];
+  p = skip_varints(p, end_, skipped);
   position_block_ = block_;
   position_index_ = index_in_block_;
   position_pointer_ = p;
@@ -192,8 +193,9 @@ void PostingCursor::positions(size_t field, std::vector<uint32_t>& out) const {
   out.clear();
   if (doc_ == kNoDoc) return;
   const uint8_t* p = seek_positions();
-  for (size_t f = 0; f < field; ++f)
-    for (uint32_t k = 0; k < tf_[index_in_block_][f]; ++k) read_varint(p, end_);
+  uint64_t skipped = 0;
+  for (size_t f = 0; f < field; ++f) skipped += tf_[index_in_block_][f];
+  p = skip_varints(p, end_, skipped);
   uint32_t position = 0;
   for (uint32_t k = 0; k < tf_[index_in_block_][field]; ++k) {
     position += read_varint(p, end_);

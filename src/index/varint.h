@@ -26,4 +26,12 @@ inline uint32_t read_varint(const uint8_t*& p, const uint8_t* end) {
   return value;
 }
 
+// Skips `count` values: a value ends at each byte without the high bit, so no decoding is
+// needed. Never moves past `end`.
+inline const uint8_t* skip_varints(const uint8_t* p, const uint8_t* end, uint64_t count) {
+  while (count > 0 && p < end)
+    if ((*p++ & 0x80) == 0) --count;
+  return p;
+}
+
 }  // namespace paperboy::index

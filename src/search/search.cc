@@ -169,6 +169,7 @@ class SegmentSearch {
         base_(base),
         reference_scale_(reference_scale(plan, *view.segment) * kBoundSlack) {
     cursors_.resize(plan.scored.size());
+    block_cache_.resize(plan.scored.size());
     present_.resize(plan.scored.size(), false);
     max_score_.resize(plan.scored.size(), 0.0);
     for (size_t t = 0; t < plan.scored.size(); ++t) {
@@ -188,6 +189,21 @@ class SegmentSearch {
   size_t term_count() const { return cursors_.size(); }
   PostingCursor& cursor(size_t term) { return cursors_[term]; }
   double max_score(size_t term) const { return max_score_[term]; }
+
+  // Upper bound of the term's score in the block of its list that may hold `target` (0 past
+  // the end). Moves only the block pointer; the bound is cached per block, as consecutive
+  // candidates mostly fall into the same blocks.
+  double block_bound(size_t term, uint32_t target) {
+    PostingCursor& cursor = cursors_[term];
+    uint32_t last = cursor.shallow_advance(target);
+    if (last == kNoDoc) return 0.0;
+    BlockCache& cache = block_cache_[term];
+    if (cache.last_doc != last) {
+      cache.last_doc = last;
+      cache.bound = bound_score(term, cursor.shallow_bound());
+    }
+    return cache.bound;
+  }
 
   // Upper bound of the term's score over the docs `bound` summarises: the smaller of the
   // scaled reference weight and the combination of per-field maxima.
@@ -227,8 +243,9 @@ class SegmentSearch {
   bool passes_filters(uint32_t doc) const {
     if (view_.is_deleted(doc)) return false;
     const Query& query = *plan_.query;
-    int32_t date = segment_.date(doc);
     if (query.first_day != INT32_MIN || query.last_day != INT32_MAX) {
+      // Read only when filtering: the doc table is a cache miss per candidate.
+      int32_t date = segment_.date(doc);
       if (date == index::kUnknownDate || date < query.first_day || date > query.last_day)
         return false;
     }
@@ -305,16 +322,18 @@ class SegmentSearch {
     if (clause.terms.size() < 2) return true;
     for (size_t f = 0; f < kFieldCount; ++f) {
       if (!in_scope(clause.scope, f)) continue;
-      std::vector<std::vector<uint32_t>> positions;
       bool all_in_field = true;
       for (size_t term : clause.terms) {
         if (cursors[term].tf(f) == 0) {
           all_in_field = false;
           break;
         }
-        positions.push_back(cursors[term].positions(f));
       }
       if (!all_in_field) continue;
+      if (positions_.size() < clause.terms.size()) positions_.resize(clause.terms.size());
+      for (size_t k = 0; k < clause.terms.size(); ++k)
+        cursors[clause.terms[k]].positions(f, positions_[k]);
+      const auto& positions = positions_;
       for (uint32_t start : positions[0]) {
         bool found = true;
         for (size_t k = 1; k < clause.terms.size() && found; ++k)
@@ -332,9 +351,15 @@ class SegmentSearch {
   uint32_t base_;
   double reference_scale_;
   std::vector<PostingCursor> cursors_;
+  struct BlockCache {
+    uint32_t last_doc = kNoDoc;
+    double bound = 0;
+  };
+  std::vector<BlockCache> block_cache_;
   std::vector<bool> present_;
   std::vector<double> max_score_;
   std::vector<PostingCursor> excluded_cursors_;
+  mutable std::vector<std::vector<uint32_t>> positions_;  // phrase checks' buffers, reused
   uint64_t scored_documents_ = 0;
 };
 
@@ -418,10 +443,8 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
       for (size_t t = 0; t < terms; ++t) {
         PostingCursor& cursor = search.cursor(t);
         if (cursor.doc() == kNoDoc) continue;
-        uint32_t last = cursor.shallow_advance(candidate);
-        if (last == kNoDoc) continue;
-        bound += search.bound_score(t, cursor.shallow_bound());
-        block_end = std::min(block_end, last);
+        bound += search.block_bound(t, candidate);
+        block_end = std::min(block_end, cursor.shallow_last_doc());
       }
       if (bound * kBoundSlack <= top.threshold()) {
         candidate = block_end == kNoDoc ? kNoDoc : block_end + 1;
@@ -451,60 +474,54 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
   }
 }
 
-// Tier 2: documents satisfying some groups (and every strict one), by block-max WAND.
+// Tier 2: documents satisfying some groups (and every strict one), by MaxScore with block-max
+// bounds. Terms sorted by their list maxima; the smallest ones whose summed maxima cannot beat
+// the threshold are non-essential: they never propose candidates and are only probed for
+// candidates whose block bounds can still enter the top k. Long queries of common and rare
+// words thus walk mainly the rare words' lists.
 void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
-  std::vector<size_t> order;
+  std::vector<size_t> terms;
   for (size_t t = 0; t < search.term_count(); ++t)
-    if (search.cursor(t).doc() != kNoDoc) order.push_back(t);
-  auto by_doc = [&](size_t a, size_t b) { return search.cursor(a).doc() < search.cursor(b).doc(); };
-  while (true) {
-    std::erase_if(order, [&](size_t t) { return search.cursor(t).doc() == kNoDoc; });
-    if (order.empty()) return;
-    std::sort(order.begin(), order.end(), by_doc);
+    if (search.cursor(t).doc() != kNoDoc) terms.push_back(t);
+  std::sort(terms.begin(), terms.end(),
+            [&](size_t a, size_t b) { return search.max_score(a) < search.max_score(b); });
+  const size_t count = terms.size();
+  std::vector<double> prefix_max(count + 1, 0.0);
+  for (size_t i = 0; i < count; ++i) prefix_max[i + 1] = prefix_max[i] + search.max_score(terms[i]);
+  size_t essential = 0;  // terms[essential..count) propose candidates
+  auto update_essential = [&] {
     double threshold = top.threshold();
-    // Pivot: the first position where the summed list maxima could beat the threshold.
-    double upper = 0;
-    size_t pivot = order.size();
-    for (size_t i = 0; i < order.size(); ++i) {
-      upper += search.max_score(order[i]);
-      if (upper * kBoundSlack > threshold) {
-        pivot = i;
-        break;
+    while (essential < count && prefix_max[essential + 1] * kBoundSlack <= threshold) ++essential;
+  };
+  update_essential();
+  while (essential < count) {
+    uint32_t doc = kNoDoc;
+    for (size_t i = essential; i < count; ++i) doc = std::min(doc, search.cursor(terms[i]).doc());
+    if (doc == kNoDoc) return;
+    if (top.full()) {
+      double bound = 0;
+      for (size_t i = 0; i < count; ++i) {
+        size_t t = terms[i];
+        if (i < essential || search.cursor(t).doc() == doc) bound += search.block_bound(t, doc);
+      }
+      if (bound * kBoundSlack <= top.threshold()) {
+        for (size_t i = essential; i < count; ++i)
+          if (search.cursor(terms[i]).doc() == doc) search.cursor(terms[i]).next();
+        continue;
       }
     }
-    if (pivot == order.size()) return;
-    uint32_t pivot_doc = search.cursor(order[pivot]).doc();
-    while (pivot + 1 < order.size() && search.cursor(order[pivot + 1]).doc() == pivot_doc) ++pivot;
-    // Block-max check on the pivot's blocks.
-    double block_upper = 0;
-    uint32_t block_end = kNoDoc;
-    for (size_t i = 0; i <= pivot; ++i) {
-      PostingCursor& cursor = search.cursor(order[i]);
-      uint32_t last = cursor.shallow_advance(pivot_doc);
-      block_upper += search.bound_score(order[i], cursor.shallow_bound());
-      block_end = std::min(block_end, last);
-    }
-    if (block_upper * kBoundSlack <= threshold) {
-      uint32_t next = block_end == kNoDoc ? kNoDoc : block_end + 1;
-      if (pivot + 1 < order.size()) next = std::min(next, search.cursor(order[pivot + 1]).doc());
-      next = std::max(next, pivot_doc + 1);
-      for (size_t i = 0; i <= pivot; ++i) search.cursor(order[i]).advance(next);
-      continue;
-    }
-    if (search.cursor(order[0]).doc() == pivot_doc) {
-      if (search.passes_filters(pivot_doc)) {
-        double score = search.score(pivot_doc);
-        bool competitive = score > 0 && (!top.full() || score > top.threshold());
-        auto match = competitive ? search.match(pivot_doc) : SegmentSearch::Match{};
-        if (competitive && !match.all_groups && match.strict_groups && !match.excluded)
-          top.offer(
-              Scored{score, uint64_t{search.base()} + pivot_doc, segment_index, pivot_doc, false});
+    for (size_t i = 0; i < essential; ++i) search.cursor(terms[i]).advance(doc);
+    if (search.passes_filters(doc)) {
+      double score = search.score(doc);
+      bool competitive = score > 0 && (!top.full() || score > top.threshold());
+      auto match = competitive ? search.match(doc) : SegmentSearch::Match{};
+      if (competitive && !match.all_groups && match.strict_groups && !match.excluded) {
+        top.offer(Scored{score, uint64_t{search.base()} + doc, segment_index, doc, false});
+        update_essential();
       }
-      for (size_t i = 0; i <= pivot; ++i) search.cursor(order[i]).next();
-    } else {
-      for (size_t i = 0; i < pivot && search.cursor(order[i]).doc() < pivot_doc; ++i)
-        search.cursor(order[i]).advance(pivot_doc);
     }
+    for (size_t i = essential; i < count; ++i)
+      if (search.cursor(terms[i]).doc() == doc) search.cursor(terms[i]).next();
   }
 }
 

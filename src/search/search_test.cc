@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -39,30 +40,44 @@ class TempDir {
   fs::path path_;
 };
 
+// Real arXiv listings (cs.CV/cs.CL) of a few days, by day.
+std::vector<std::pair<std::string, std::vector<Paper>>> real_papers() {
+  std::vector<std::pair<std::string, std::vector<Paper>>> days;
+  fs::path data = fs::path(PAPERBOY_SHARED_DATA_DIR) / "arxiv-daily-cs";
+  int line_number = 0;
+  for (const char* day : {"2025-03-19", "2025-03-21", "2025-03-24"}) {
+    std::ifstream in(data / (std::string(day) + ".jsonl"));
+    EXPECT_TRUE(in) << day;
+    days.emplace_back(day, std::vector<Paper>{});
+    std::string line;
+    while (std::getline(in, line)) {
+      auto record = nlohmann::json::parse(line);
+      Paper paper;
+      paper.arxiv_id = record["id"];
+      paper.title = record["title"];
+      paper.abstract = record["summary"];
+      paper.authors = record["authors"].get<std::vector<std::string>>();
+      paper.categories = record["categories"].get<std::vector<std::string>>();
+      paper.feed_day = day;
+      paper.upvotes = (++line_number * 7919) % 97;
+      days.back().second.push_back(std::move(paper));
+    }
+  }
+  return days;
+}
+
 // Real arXiv listings (cs.CV/cs.CL), a few days' worth, indexed in several segments with
 // some papers replaced and removed so that deletions are exercised too.
 class RealIndex : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     directory_ = new TempDir();
-    auto writer = index::IndexWriter::open(directory_->path(), {.max_buffered_docs = 150});
+    // Many segments on purpose: merges are tested on their own.
+    auto writer = index::IndexWriter::open(
+        directory_->path(), {.max_buffered_docs = 150, .merge_policy = {.background = false}});
     ASSERT_TRUE(writer) << writer.error().message;
-    fs::path data = fs::path(PAPERBOY_SHARED_DATA_DIR) / "arxiv-daily-cs";
-    int line_number = 0;
-    for (const char* day : {"2025-03-19", "2025-03-21", "2025-03-24"}) {
-      std::ifstream in(data / (std::string(day) + ".jsonl"));
-      ASSERT_TRUE(in) << day;
-      std::string line;
-      while (std::getline(in, line)) {
-        auto record = nlohmann::json::parse(line);
-        Paper paper;
-        paper.arxiv_id = record["id"];
-        paper.title = record["title"];
-        paper.abstract = record["summary"];
-        paper.authors = record["authors"].get<std::vector<std::string>>();
-        paper.categories = record["categories"].get<std::vector<std::string>>();
-        paper.feed_day = day;
-        paper.upvotes = (++line_number * 7919) % 97;
+    for (const auto& [day, papers] : real_papers()) {
+      for (const Paper& paper : papers) {
         ids_.push_back(paper.arxiv_id);
         ASSERT_TRUE((*writer)->add(index::document_from_paper(paper)));
       }
@@ -151,6 +166,102 @@ TEST_F(RealIndex, WandReturnsExactlyTheExhaustiveTopK) {
       for (size_t h = 0; h < actual.hits.size(); ++h)
         EXPECT_DOUBLE_EQ(actual.hits[h].score, expected.hits[h].score) << query;
     }
+  }
+}
+
+std::vector<std::string> sample_queries(const index::Snapshot& snapshot) {
+  std::vector<std::string> queries = {"image",
+                                      "language model",
+                                      "\"vision language\" model",
+                                      "segmentation OR detection",
+                                      "video -diffusion",
+                                      "title:transformer attention",
+                                      "cat:cs.CL language"};
+  std::mt19937 random(11);
+  std::vector<std::string> words;
+  for (const auto& view : snapshot.segments())
+    for (uint64_t t = 0; t < view.segment->term_count(); t += 5) {
+      std::string term(view.segment->term(t));
+      if (term.find_first_of("0123456789./-") == std::string::npos) words.push_back(term);
+    }
+  for (int i = 0; i < 60; ++i) {
+    std::string query;
+    for (int w = 1 + static_cast<int>(random() % 4); w > 0; --w)
+      query += words[random() % words.size()] + " ";
+    queries.push_back(query + (i % 2 == 0 ? "model" : ""));
+  }
+  return queries;
+}
+
+// An index of small commits without deletions, then the same index after its background
+// merges: same collection statistics and document order, so every ranking is identical.
+TEST(Merges, SearchResultsAreIdenticalBeforeAndAfterBackgroundMerges) {
+  TempDir before;
+  {
+    auto writer = index::IndexWriter::open(
+        before.path(), {.max_buffered_docs = 50, .merge_policy = {.background = false}});
+    ASSERT_TRUE(writer);
+    std::set<std::string> seen;  // a paper listed on two days would be a replacement
+    for (const auto& [day, papers] : real_papers()) {
+      for (const Paper& paper : papers)
+        if (seen.insert(paper.arxiv_id).second)
+          ASSERT_TRUE((*writer)->add(index::document_from_paper(paper)));
+      ASSERT_TRUE((*writer)->commit());
+    }
+  }
+  TempDir after;
+  fs::copy(before.path(), after.path(), fs::copy_options::recursive);
+  {
+    auto writer = index::IndexWriter::open(
+        after.path(), {.merge_policy = {.merge_factor = 4, .min_level_docs = 100}});
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE((*writer)->wait_for_merges());
+  }
+  auto old_index = index::Snapshot::open(before.path());
+  auto merged = index::Snapshot::open(after.path());
+  ASSERT_TRUE(old_index && merged);
+  ASSERT_GT((*old_index)->segments().size(), 10u);
+  EXPECT_LT((*merged)->segments().size(), (*old_index)->segments().size() / 2);
+  ASSERT_EQ((*old_index)->live_count(), (*old_index)->doc_count());
+  EXPECT_EQ((*merged)->live_count(), (*old_index)->live_count());
+  SearchOptions options;
+  options.limit = 20;
+  for (const std::string& query : sample_queries(**old_index)) {
+    auto expected = search(**old_index, query, options);
+    auto actual = search(**merged, query, options);
+    ASSERT_TRUE(expected && actual) << query;
+    ASSERT_EQ(actual->hits.size(), expected->hits.size()) << query;
+    for (size_t h = 0; h < actual->hits.size(); ++h) {
+      EXPECT_EQ(actual->hits[h].paper_id, expected->hits[h].paper_id) << query;
+      EXPECT_EQ(actual->hits[h].score, expected->hits[h].score) << query;
+    }
+  }
+}
+
+// With deletions purged the statistics move, so scores may too, but what matches does not.
+TEST_F(RealIndex, MergesKeepTheSetOfMatchesWhenPurgingDeletions) {
+  TempDir merged_dir;
+  fs::copy(directory_->path(), merged_dir.path(), fs::copy_options::recursive);
+  {
+    auto writer = index::IndexWriter::open(merged_dir.path());
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE((*writer)->merge());
+  }
+  auto merged = index::Snapshot::open(merged_dir.path());
+  ASSERT_TRUE(merged);
+  ASSERT_EQ((*merged)->segments().size(), 1u);
+  EXPECT_EQ((*merged)->doc_count(), snapshot().live_count());
+  SearchOptions all;
+  all.limit = 100'000;
+  all.exhaustive = true;
+  for (const std::string& query : sample_queries(snapshot())) {
+    auto expected = ids(run(query, all));
+    auto actual = search(**merged, query, all);
+    ASSERT_TRUE(actual);
+    auto actual_ids = ids(*actual);
+    std::sort(expected.begin(), expected.end());
+    std::sort(actual_ids.begin(), actual_ids.end());
+    EXPECT_EQ(actual_ids, expected) << query;
   }
 }
 
