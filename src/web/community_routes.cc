@@ -732,7 +732,10 @@ struct CommunityRoutes::Impl {
       list.push_back(entry);
     }
     mustache::data data;
-    if (!mine->empty()) data.set("collections", list);
+    if (!mine->empty()) {
+      data.set("collections", list);
+      data.set("has_collections", true);
+    }
     if (!error.empty()) data.set("error", error);
     page(response, status, "Collections", render("collections", data));
   }
@@ -1051,9 +1054,13 @@ struct CommunityRoutes::Impl {
     }
     mustache::data data;
     data.set("users", user_list);
-    if (!hidden.is_empty_list()) data.set("hidden", hidden);
-    if (!submitted.is_empty_list()) data.set("submissions", submitted);
-    if (!queued.is_empty_list()) data.set("queue", queued);
+    // Each list comes with a flag: a section named after a list repeats once per item.
+    for (auto [name, list] : {std::pair{"hidden", &hidden}, std::pair{"submissions", &submitted},
+                              std::pair{"queue", &queued}}) {
+      if (list->is_empty_list()) continue;
+      data.set(name, *list);
+      data.set(std::string("has_") + name, true);
+    }
     page(response, 200, "Moderation", render("admin", data));
   }
 
@@ -1174,6 +1181,7 @@ struct CommunityRoutes::Impl {
           options.push_back(option);
         }
         data.set("collections", options);
+        data.set("has_collections", true);
       }
     }
     return render("paper_community", data);

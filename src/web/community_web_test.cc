@@ -493,6 +493,11 @@ TEST_F(CommunityWeb, PrivateCollectionsAreInvisibleToOthers) {
             303);
   ASSERT_EQ(ada.post(url + "/items/move", {{"paper", "2505.24863"}, {"position", "1"}})->status,
             303);
+  const std::string mine = ada.get("/collections")->body;
+  EXPECT_NE(mine.find("href=\"" + url + "\""), std::string::npos);
+  EXPECT_EQ(mine.find("href=\"" + url + "\""), mine.rfind("href=\"" + url + "\"")) << "listed once";
+  const std::string paper = ada.get("/papers/2505.24864")->body;
+  EXPECT_EQ(paper.find("Add to collection"), paper.rfind("Add to collection")) << "one form";
   const std::string page = ada.get(url)->body;
   EXPECT_NE(page.find("Reading &lt;list&gt;"), std::string::npos);
   EXPECT_LT(page.find("AlphaOne"), page.find("ProRL"));
