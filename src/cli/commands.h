@@ -113,4 +113,13 @@ int run_search_modes(const GlobalOptions& global, const SearchCommandOptions& op
 // `paperboy eval` for keyword, semantic and hybrid side by side (mode "all").
 int run_eval_modes(const EvalCommandOptions& options);
 
+struct EncodeOptions {
+  std::string model_dir;           // a sentence-transformers BERT checkpoint folder
+  std::vector<std::string> texts;  // empty: one text per line of standard input
+  size_t threads = 0;              // 0: one per core
+  size_t batch_size = 32;
+  size_t max_tokens = 0;  // 0: the checkpoint's own limit
+};
+int run_encode(const GlobalOptions& global, const EncodeOptions& options);
+
 }  // namespace paperboy::cli

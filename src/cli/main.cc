@@ -192,6 +192,26 @@ int main(int argc, char** argv) {
 
   UserCommands user(app);
 
+  EncodeOptions encode_options;
+  auto* encode = app.add_subcommand(
+      "encode",
+      "Embed texts with a BERT sentence encoder (all-MiniLM-L6-v2, bge-small-en-v1.5, e5-small-v2\n"
+      "folders as sentence-transformers publishes them); prints one JSON line per text");
+  encode->add_option("--model", encode_options.model_dir, "Model folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  encode->add_option("texts", encode_options.texts, "Texts (default: one per line of stdin)");
+  encode->add_option("--threads", encode_options.threads, "Worker threads (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  encode->add_option("--batch", encode_options.batch_size, "Texts per forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  encode
+      ->add_option("--max-tokens", encode_options.max_tokens,
+                   "Tokens per text (0: the model's max_seq_length)")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -226,5 +246,6 @@ int main(int argc, char** argv) {
   if (embed_train->parsed()) return run_embed_train(global, embed_options);
   if (related->parsed()) return run_related(global, related_id, related_limit, related_json);
   if (digest.parsed()) return digest.run(global);
+  if (encode->parsed()) return run_encode(global, encode_options);
   return kUsage;
 }
