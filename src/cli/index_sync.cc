@@ -20,6 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kSequenceFile = "STORE_SEQUENCE";
+// A long catch-up commits every so many papers: they become searchable sooner, and the
+// writer's background thread merges the committed segments while indexing goes on.
+constexpr size_t kCommitEvery = 100'000;
 
 Result<uint64_t> read_sequence(const fs::path& index_dir) {
   std::ifstream in(index_dir / kSequenceFile);
@@ -69,12 +72,18 @@ Result<size_t> index_into(store::Store& store, const fs::path& directory, uint64
     }
     added = (*writer)->add(index::document_from_paper(paper));
     ++count;
+    if (added && count % kCommitEvery == 0) added = (*writer)->commit();
     if (!quiet) progress.update(count, 0);
   });
   if (!visited) return std::unexpected(visited.error());
   if (!added) return std::unexpected(added.error());
   if (auto committed = (*writer)->commit(); !committed) return std::unexpected(committed.error());
   if (!quiet && count > 0) progress.finish(count, 0);
+  // The merges the commits called for finish before the writer closes; a failed merge leaves
+  // the index as committed, so it is reported but does not fail the catch-up.
+  if (auto merged = (*writer)->wait_for_merges(); !merged)
+    std::fprintf(stderr, "note: search index segments were not merged: %s\n",
+                 merged.error().message.c_str());
   return count;
 }
 
