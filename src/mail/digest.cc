@@ -24,16 +24,6 @@ constexpr size_t kSavedSearchDepth = 1000;
 constexpr size_t kExcerptCharacters = 280;
 constexpr std::chrono::days kUnsubscribeLinkLifetime{3650};
 
-std::string iso_day(sys_days day) { return date::format("%F", day); }
-
-std::optional<sys_days> parse_day(const std::string& text) {
-  std::istringstream in(text);
-  date::sys_days day;
-  in >> date::parse("%F", day);
-  if (in.fail()) return std::nullopt;
-  return day;
-}
-
 std::string lowercase(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -204,7 +194,7 @@ Result<store::Subscription> subscribe(store::SubscriptionStore& subscriptions,
   if (!rendered) return std::unexpected(rendered.error());
   store::OutboxMessage queued;
   queued.subscription_id = stored->id;
-  queued.period = "confirm " + iso_day(std::chrono::floor<days>(now));
+  queued.period = "confirm " + format_date(std::chrono::floor<days>(now));
   queued.recipient = stored->email;
   queued.message = std::move(*rendered);
   queued.next_attempt_at = now;
@@ -253,7 +243,7 @@ Result<std::optional<std::string>> due_period(const store::Subscription& subscri
   sys_days day{local_day.time_since_epoch()};
   if (subscription.frequency == store::DigestFrequency::daily) {
     if (hour < subscription.send_hour) return std::optional<std::string>();
-    return std::optional<std::string>("daily " + iso_day(day));
+    return std::optional<std::string>("daily " + format_date(day));
   }
   iso_week::year_weeknum_weekday week{date::sys_days{day.time_since_epoch()}};
   auto weekday_index = static_cast<unsigned>(week.weekday()) - 1;  // Monday = 0
@@ -305,18 +295,18 @@ Result<std::optional<Digest>> DigestBuilder::build(const store::Subscription& su
     latest_day_ = latest->value_or("");
   }
   if (latest_day_->empty()) return std::optional<Digest>();
-  auto last = parse_day(*latest_day_);
+  auto last = parse_date(*latest_day_);
   if (!last) return fail("feed day \"" + *latest_day_ + "\" is not a date");
   bool weekly = subscription.frequency == store::DigestFrequency::weekly;
   sys_days first = *last - days(weekly || !subscription.covered_through.empty() ? 6 : 0);
-  if (auto covered = parse_day(subscription.covered_through)) {
+  if (auto covered = parse_date(subscription.covered_through)) {
     if (*covered >= *last) return std::optional<Digest>();
     first = std::max(first, *covered + days(1));
   }
 
   Digest digest;
   digest.period = period;
-  digest.first_day = iso_day(first);
+  digest.first_day = format_date(first);
   digest.last_day = *latest_day_;
   auto candidates = papers_between(digest.first_day, digest.last_day);
   if (!candidates) return std::unexpected(candidates.error());
