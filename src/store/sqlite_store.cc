@@ -1,5 +1,6 @@
 // The SQLite backend of the store: one file, WAL mode, schema versioned by PRAGMA user_version.
 #include <fmt/format.h>
+#include <signal.h>
 #include <sqlite3.h>
 
 #include <array>
@@ -471,7 +472,15 @@ class Checkpointer {
 
  private:
   explicit Checkpointer(std::unique_ptr<Connection> connection)
-      : connection_(std::move(connection)), thread_([this] { run(); }) {}
+      : connection_(std::move(connection)) {
+    // The thread takes no signals, so they reach the threads the program set up for them (the
+    // server waits for SIGTERM on its own thread; here the default action would end the process).
+    sigset_t all_signals, previous;
+    sigfillset(&all_signals);
+    pthread_sigmask(SIG_BLOCK, &all_signals, &previous);
+    thread_ = std::thread([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  }
 
   void run() {
     std::unique_lock lock(mutex_);
