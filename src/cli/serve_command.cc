@@ -1,7 +1,8 @@
 // `paperboy serve`: the web app and JSON API until SIGINT or SIGTERM.
-#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -75,15 +76,29 @@ class DigestScheduler {
   std::thread thread_;
 };
 
+// SIGINT and SIGTERM write a byte to this pipe; a waiting thread reads it and stops the server.
+// A handler rather than sigwait(): libraries start threads before main (OpenBLAS's pool), and
+// such a thread would otherwise take the signal with its default action and kill the process.
+int stop_pipe[2] = {-1, -1};
+
+void request_stop(int) {
+  const char byte = 1;
+  [[maybe_unused]] ssize_t written = ::write(stop_pipe[1], &byte, 1);
+}
+
 }  // namespace
 
 int run_serve(const GlobalOptions& global, const ServeOptions& options) {
-  // Signals are taken by one waiting thread, so the server's worker threads never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (::pipe(stop_pipe) != 0) {
+    std::fprintf(stderr, "paperboy serve: cannot create a pipe\n");
+    return kError;
+  }
+  struct sigaction action = {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
 
   std::error_code error;
   std::filesystem::create_directories(global.data_dir, error);
@@ -147,15 +162,16 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
     digests = std::make_unique<DigestScheduler>(**store, **subscriptions, index_path(global), *mail,
                                                 std::chrono::minutes(options.digest_every_minutes));
   }
-  std::thread signal_waiter([&signals, &server] {
-    int received = 0;
-    sigwait(&signals, &received);
+  std::thread signal_waiter([&server] {
+    char byte = 0;
+    while (::read(stop_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+    }
     (*server)->stop();
   });
   auto ran = (*server)->run();
   if (!ran) {
     std::fprintf(stderr, "paperboy serve: %s\n", ran.error().message.c_str());
-    pthread_kill(signal_waiter.native_handle(), SIGTERM);
+    request_stop(0);
     signal_waiter.join();
     return kError;
   }
