@@ -270,7 +270,8 @@ int run_ingest(const GlobalOptions& global, const IngestOptions& options) {
       return kError;
     }
     // New papers get vectors from the trained embedder, without retraining.
-    auto embedded = sync_vectors(**store, embed_model_path(global), vectors_path(global), global.quiet);
+    auto embedded =
+        sync_vectors(**store, embed_model_path(global), vectors_path(global), global.quiet);
     if (!embedded) {
       std::fprintf(stderr, "paperboy ingest: vectors: %s\n", embedded.error().message.c_str());
       return kError;

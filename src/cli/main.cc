@@ -5,8 +5,8 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
-#include "cli/user_command.h"
 #include "cli/digest_command.h"
+#include "cli/user_command.h"
 #include "cli/vector_sync.h"
 
 namespace {

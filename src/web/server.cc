@@ -22,12 +22,12 @@
 #include "search/search.h"
 #include "web/assets.h"
 #include "web/community_routes.h"
+#include "web/digest_routes.h"
 #include "web/hf_json.h"
 #include "web/live_index.h"
-#include "web/digest_routes.h"
-#include "web/semantic_routes.h"
 #include "web/pages.h"
 #include "web/periods.h"
+#include "web/semantic_routes.h"
 
 namespace paperboy::web {
 
@@ -288,11 +288,11 @@ class HttpServer : public httplib::Server {
   // GET routes pass their answer through `finish` (the visitor's part of pages) before httplib
   // measures and compresses it.
   HttpServer& Get(const std::string& pattern, Handler handler) {
-    httplib::Server::Get(pattern, [this, handler = std::move(handler)](const Request& request,
-                                                                         Response& response) {
-      handler(request, response);
-      if (finish) finish(request, response);
-    });
+    httplib::Server::Get(
+        pattern, [this, handler = std::move(handler)](const Request& request, Response& response) {
+          handler(request, response);
+          if (finish) finish(request, response);
+        });
     return *this;
   }
 
@@ -308,8 +308,8 @@ struct Server::State {
   store::Store& store;
   ServerOptions options;
   Pages pages;
-  std::unique_ptr<LiveIndex> index;  // null: search disabled
-  std::unique_ptr<SemanticRoutes> semantic;  // null: no vectors folder
+  std::unique_ptr<LiveIndex> index;            // null: search disabled
+  std::unique_ptr<SemanticRoutes> semantic;    // null: no vectors folder
   std::unique_ptr<CommunityRoutes> community;  // null: no accounts
   std::unique_ptr<DigestRoutes> digest;        // null: no digests
   HttpServer http;
@@ -426,9 +426,8 @@ struct Server::State {
       return send_error_page(response, 404, "No paper with the id '" + id + "' is in the store.");
     }
     send_page(response, 200,
-              pages.paper(**found,
-                          (community ? community->paper_section(request, **found) : "") +
-                              (semantic ? semantic->related_section(**found) : "")));
+              pages.paper(**found, (community ? community->paper_section(request, **found) : "") +
+                                       (semantic ? semantic->related_section(**found) : "")));
   }
 
   void trending_page(const Request& request, Response& response) {

@@ -11,8 +11,8 @@
 #include "core/result.h"
 #include "mail/digest.h"
 #include "store/community.h"
-#include "store/subscriptions.h"
 #include "store/store.h"
+#include "store/subscriptions.h"
 
 namespace httplib {
 class Server;
