@@ -203,9 +203,11 @@ TEST(Merges, SearchResultsAreIdenticalBeforeAndAfterBackgroundMerges) {
     ASSERT_TRUE(writer);
     std::set<std::string> seen;  // a paper listed on two days would be a replacement
     for (const auto& [day, papers] : real_papers()) {
-      for (const Paper& paper : papers)
-        if (seen.insert(paper.arxiv_id).second)
+      for (const Paper& paper : papers) {
+        if (seen.insert(paper.arxiv_id).second) {
           ASSERT_TRUE((*writer)->add(index::document_from_paper(paper)));
+        }
+      }
       ASSERT_TRUE((*writer)->commit());
     }
   }
