@@ -2,7 +2,9 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "core/paper.h"
@@ -18,6 +20,8 @@ struct ImportContext {
   std::string file;  // the path as shown in messages
   const ImportOptions& options;
   const Sink& sink;
+  // Set when reading from memory (import_buffer) instead of the file at `path`.
+  std::optional<std::string_view> content = std::nullopt;
 
   void reject(size_t line, std::string reason) const {
     if (sink.on_rejection) sink.on_rejection(Rejection{file, line, std::move(reason)});

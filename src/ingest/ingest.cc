@@ -114,7 +114,7 @@ std::optional<Format> parse_format(std::string_view name) {
 }
 
 Result<InputStream> ImportContext::open() const {
-  auto input = InputStream::open(path);
+  auto input = content ? InputStream::open_memory(*content, file) : InputStream::open(path);
   if (input && sink.on_progress) input->set_progress(sink.on_progress);
   return input;
 }
@@ -139,24 +139,18 @@ Result<Format> detect_format(const std::filesystem::path& path) {
   return detect_from_head(head, path.string());
 }
 
-Result<void> import_file(const std::filesystem::path& path, const ImportOptions& options,
-                         const Sink& sink) {
-  const std::string file = path.string();
-  if (!options.default_feed_day.empty()) {
-    auto day = parse_date(options.default_feed_day);
-    if (!day || format_day(*day) != options.default_feed_day) {
-      return fail("default feed day " + excerpt(options.default_feed_day) + " is not YYYY-MM-DD");
-    }
+namespace {
+
+Result<void> check_default_feed_day(const ImportOptions& options) {
+  if (options.default_feed_day.empty()) return {};
+  auto day = parse_date(options.default_feed_day);
+  if (!day || format_day(*day) != options.default_feed_day) {
+    return fail("default feed day " + excerpt(options.default_feed_day) + " is not YYYY-MM-DD");
   }
-  Format format;
-  if (options.format) {
-    format = *options.format;
-  } else {
-    auto detected = detect_format(path);
-    if (!detected) return std::unexpected(detected.error());
-    format = *detected;
-  }
-  const ImportContext context{path, file, options, sink};
+  return {};
+}
+
+Result<void> run_importer(Format format, const ImportContext& context) {
   switch (format) {
     case Format::arxiv_snapshot:
       return import_arxiv_snapshot(context);
@@ -173,7 +167,38 @@ Result<void> import_file(const std::filesystem::path& path, const ImportOptions&
     case Format::arxiv_listing:
       return import_arxiv_listing(context);
   }
-  return fail(file + ": unsupported format");
+  return fail(context.file + ": unsupported format");
+}
+
+}  // namespace
+
+Result<void> import_file(const std::filesystem::path& path, const ImportOptions& options,
+                         const Sink& sink) {
+  if (auto checked = check_default_feed_day(options); !checked) return checked;
+  Format format;
+  if (options.format) {
+    format = *options.format;
+  } else {
+    auto detected = detect_format(path);
+    if (!detected) return std::unexpected(detected.error());
+    format = *detected;
+  }
+  return run_importer(format, ImportContext{path, path.string(), options, sink});
+}
+
+Result<void> import_buffer(std::string_view content, const std::string& name,
+                           const ImportOptions& options, const Sink& sink) {
+  if (auto checked = check_default_feed_day(options); !checked) return checked;
+  Format format;
+  if (options.format) {
+    format = *options.format;
+  } else {
+    auto detected = detect_from_head(content.substr(0, kDetectionBytes), name);
+    if (!detected) return std::unexpected(detected.error());
+    format = *detected;
+  }
+  if (content.empty()) return fail(name + ": empty; nothing to import");
+  return run_importer(format, ImportContext{name, name, options, sink, content});
 }
 
 }  // namespace paperboy::ingest

@@ -69,4 +69,9 @@ Result<void> import_file(const std::filesystem::path& path, const ImportOptions&
 // Detects the format of a file from its first bytes (decompressed).
 Result<Format> detect_format(const std::filesystem::path& path);
 
+// Reads `content` held in memory (an HTTP response body, say) exactly as import_file reads a
+// file; `name` (a URL) stands for the file in messages and for a date in the file name.
+Result<void> import_buffer(std::string_view content, const std::string& name,
+                           const ImportOptions& options, const Sink& sink);
+
 }  // namespace paperboy::ingest

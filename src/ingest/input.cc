@@ -127,14 +127,28 @@ struct InputStream::Decoder {
 };
 
 Result<InputStream> InputStream::open(const std::filesystem::path& path) {
-  auto decoder = std::make_unique<Decoder>();
-  decoder->name = path.string();
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) {
-    return fail(decoder->name + ": is a directory, not a file");
+    return fail(path.string() + ": is a directory, not a file");
   }
-  decoder->file.reset(std::fopen(path.c_str(), "rb"));
-  if (!decoder->file) return fail(decoder->name + ": cannot open: " + std::strerror(errno));
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return fail(path.string() + ": cannot open: " + std::strerror(errno));
+  return start(path.string(), file);
+}
+
+Result<InputStream> InputStream::open_memory(std::string_view content, std::string name) {
+  // fmemopen refuses an empty buffer.
+  if (content.empty()) return fail(name + ": empty");
+  // "r" only reads, so the buffer is never written through the cast-away const.
+  std::FILE* file = ::fmemopen(const_cast<char*>(content.data()), content.size(), "r");
+  if (!file) return fail(name + ": cannot read from memory: " + std::strerror(errno));
+  return start(std::move(name), file);
+}
+
+Result<InputStream> InputStream::start(std::string name, std::FILE* file) {
+  auto decoder = std::make_unique<Decoder>();
+  decoder->name = std::move(name);
+  decoder->file.reset(file);
   if (auto filled = decoder->refill(); !filled) return std::unexpected(filled.error());
 
   const unsigned char* head = decoder->chunk.data();
@@ -152,8 +166,8 @@ Result<InputStream> InputStream::open(const std::filesystem::path& path) {
     decoder->zstd = ZSTD_createDCtx();
     if (!decoder->zstd) return fail(decoder->name + ": cannot start zstd decoder");
   }
-  std::string name = decoder->name;
-  return InputStream(std::move(name), std::move(decoder));
+  std::string stream_name = decoder->name;
+  return InputStream(std::move(stream_name), std::move(decoder));
 }
 
 InputStream::InputStream(std::string name, std::unique_ptr<Decoder> decoder)

@@ -22,6 +22,8 @@ enum class Compression { none, gzip, zstd };
 class InputStream {
  public:
   static Result<InputStream> open(const std::filesystem::path& path);
+  // Reads `content`, which must outlive the stream; `name` stands for a file name in messages.
+  static Result<InputStream> open_memory(std::string_view content, std::string name);
 
   InputStream(InputStream&&) noexcept;
   InputStream& operator=(InputStream&&) noexcept;
@@ -39,6 +41,8 @@ class InputStream {
  private:
   struct Decoder;
   InputStream(std::string name, std::unique_ptr<Decoder> decoder);
+  // Takes ownership of `file` and detects its compression.
+  static Result<InputStream> start(std::string name, std::FILE* file);
 
   std::string name_;
   std::unique_ptr<Decoder> decoder_;

@@ -218,5 +218,37 @@ TEST(OaiPmh, AWrongRootElementIsAFileError) {
             std::string::npos);
 }
 
+TEST(ImportBuffer, ReadsAResponseBodyLikeTheFileAndNamesItInMessages) {
+  const std::string body = testing::read_bytes(fixture("oai-pmh-arxiv.xml"));
+  const Collected from_file = import_all(fixture("oai-pmh-arxiv.xml"));
+  Collected from_memory;
+  Sink sink;
+  sink.on_paper = [&](Paper&& paper) -> Result<void> {
+    from_memory.papers.push_back(std::move(paper));
+    return {};
+  };
+  sink.on_rejection = [&](const Rejection& r) { from_memory.rejections.push_back(r); };
+  const std::string url = "http://127.0.0.1:9/oai?verb=ListRecords";
+  from_memory.result = import_buffer(body, url, {}, sink);
+  ASSERT_TRUE(from_memory.result.has_value()) << from_memory.result.error().message;
+  ASSERT_EQ(from_memory.papers.size(), from_file.papers.size());
+  for (size_t i = 0; i < from_file.papers.size(); ++i) {
+    EXPECT_EQ(from_memory.papers[i].arxiv_id, from_file.papers[i].arxiv_id);
+    EXPECT_EQ(from_memory.papers[i].title, from_file.papers[i].title);
+  }
+  for (const Rejection& rejection : from_memory.rejections) {
+    EXPECT_EQ(rejection.file, url);
+  }
+
+  const std::string cut = body.substr(0, body.size() / 2);
+  auto truncated = import_buffer(cut, url, {}, sink);
+  const bool reported = !truncated.has_value() || !from_memory.rejections.empty();
+  EXPECT_TRUE(reported);
+
+  auto empty = import_buffer("", url, {}, sink);
+  ASSERT_FALSE(empty.has_value());
+  EXPECT_NE(empty.error().message.find(url), std::string::npos) << empty.error().message;
+}
+
 }  // namespace
 }  // namespace paperboy::ingest
