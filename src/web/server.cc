@@ -25,6 +25,7 @@
 #include "web/digest_routes.h"
 #include "web/hf_json.h"
 #include "web/live_index.h"
+#include "web/metrics.h"
 #include "web/pages.h"
 #include "web/periods.h"
 #include "web/semantic_routes.h"
@@ -299,6 +300,9 @@ class HttpServer : public httplib::Server {
   Handler finish;
 };
 
+// When the request on this thread reached routing, for its latency.
+thread_local std::chrono::steady_clock::time_point request_started;
+
 }  // namespace
 
 struct Server::State {
@@ -313,6 +317,8 @@ struct Server::State {
   std::unique_ptr<CommunityRoutes> community;  // null: no accounts
   std::unique_ptr<DigestRoutes> digest;        // null: no digests
   HttpServer http;
+  RequestMetrics request_metrics;
+  const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   int port = 0;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
@@ -750,6 +756,55 @@ struct Server::State {
         "application/opensearchdescription+xml; charset=utf-8");
   }
 
+  // Prometheus scrapes this: the request metrics, what the server can see of its indexes and
+  // mail queue, and whatever the process added through options.metrics_sources.
+  void metrics(const Request& request, Response& response) {
+    using Kind = MetricsText::Kind;
+    MetricsText out;
+    request_metrics.write(out);
+    out.single("paperboy_process_resident_memory_bytes", Kind::gauge,
+               "Resident memory of the server process.",
+               static_cast<double>(resident_memory_bytes()));
+    out.single("paperboy_uptime_seconds", Kind::gauge, "Seconds since the server started.",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (auto change = store.last_change()) {
+      out.single("paperboy_store_last_change", Kind::counter,
+                 "The store's highest committed change number.", static_cast<double>(*change));
+    }
+    if (index) {
+      if (auto snapshot = index->current()) {
+        out.single("paperboy_index_documents", Kind::gauge,
+                   "Papers the keyword index can return.",
+                   static_cast<double>((*snapshot)->live_count()));
+        out.single("paperboy_index_segments", Kind::gauge, "Segments in the keyword index.",
+                   static_cast<double>((*snapshot)->segments().size()));
+      }
+      out.single("paperboy_index_bytes", Kind::gauge, "Size of the keyword index on disk.",
+                 static_cast<double>(directory_bytes(index->directory().string())));
+    }
+    if (!options.vectors_dir.empty()) {
+      out.single("paperboy_vectors_bytes", Kind::gauge, "Size of the vector index on disk.",
+                 static_cast<double>(directory_bytes(options.vectors_dir.string())));
+    }
+    if (options.subscriptions) {
+      if (auto counts = options.subscriptions->outbox_counts()) {
+        out.help("paperboy_digest_outbox_messages", Kind::gauge,
+                 "Messages in the digest outbox, by state.");
+        out.sample("paperboy_digest_outbox_messages", static_cast<double>(counts->pending),
+                   {{"state", "pending"}});
+        out.sample("paperboy_digest_outbox_messages", static_cast<double>(counts->sent),
+                   {{"state", "sent"}});
+        out.sample("paperboy_digest_outbox_messages", static_cast<double>(counts->failed),
+                   {{"state", "failed"}});
+      } else {
+        spdlog::error("web: {} {}: {}", request.method, request.path, counts.error().message);
+      }
+    }
+    for (const MetricsSource& source : options.metrics_sources) source(out);
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(std::move(out.text()), "text/plain; version=0.0.4; charset=utf-8");
+  }
+
   void health(const Request& request, Response& response) {
     auto stats = store.stats();
     if (!stats) {
@@ -824,6 +879,7 @@ struct Server::State {
     http.Get("/api/papers/search", [this](const Request& q, Response& r) { api_hf_search(q, r); });
     http.Get(R"(/api/papers/(.+))", [this](const Request& q, Response& r) { api_paper(q, r); });
     http.Get("/healthz", [this](const Request& q, Response& r) { health(q, r); });
+    http.Get("/metrics", [this](const Request& q, Response& r) { metrics(q, r); });
     http.Get(R"(/static/([A-Za-z0-9_-]+\.(?:css|js|svg)))",
              [this](const Request& q, Response& r) { embedded_static(q, r); });
 
@@ -839,6 +895,7 @@ struct Server::State {
 
     // httplib reads no body on GET, so a GET that announces a large one is refused here.
     http.set_pre_routing_handler([this](const Request& request, Response& response) {
+      request_started = std::chrono::steady_clock::now();
       const auto length = request.get_header_value<uint64_t>("Content-Length");
       if (length <= options.max_body_bytes) return httplib::Server::HandlerResponse::Unhandled;
       response.status = 413;
@@ -858,9 +915,13 @@ struct Server::State {
           }
           send_internal_error(request, response, Error{"exception: " + what});
         });
-    http.set_logger([](const Request& request, const Response& response) {
-      spdlog::debug("web: {} {} {} {} bytes", request.method, request.path, response.status,
-                    response.body.size());
+    // httplib runs routing, the handler and the logger of one request on one thread.
+    http.set_logger([this](const Request& request, const Response& response) {
+      const auto elapsed = std::chrono::steady_clock::now() - request_started;
+      request_metrics.record(request.path, response.status, elapsed);
+      spdlog::debug("web: {} {} {} {} bytes {:.3f} ms", request.method, request.path,
+                    response.status, response.body.size(),
+                    std::chrono::duration<double, std::milli>(elapsed).count());
     });
   }
 };

@@ -7,12 +7,14 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "mail/digest.h"
 #include "store/community.h"
 #include "store/store.h"
 #include "store/subscriptions.h"
+#include "web/metrics.h"
 
 namespace httplib {
 class Server;
@@ -39,6 +41,8 @@ struct ServerOptions {
   // `mail` for signing and sending; null: no digests.
   store::SubscriptionStore* subscriptions = nullptr;
   mail::MailSettings mail;
+  // More samples for /metrics (sync counters, ...), called on every scrape from a request thread.
+  std::vector<MetricsSource> metrics_sources;
 };
 
 class Server {
