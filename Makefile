@@ -20,11 +20,14 @@ run: build
 	$(BUILD)/paperboy --data $(DATA) ingest demo || [ $$? -eq 3 ]  # 3: some records rejected
 	$(BUILD)/paperboy --data $(DATA) serve --port $(PORT)
 
-# Every suite, in the AddressSanitizer + UndefinedBehaviorSanitizer build.
+# Every suite, in the AddressSanitizer + UndefinedBehaviorSanitizer build, with a throwaway
+# PostgreSQL (scripts/test-services.sh) that is stopped afterwards, also when a test fails.
 test: setup
 	@cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPAPERBOY_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD)
-	ctest --test-dir $(TEST_BUILD) --output-on-failure -j2
+	@trap 'scripts/test-services.sh stop' EXIT; \
+	  export $$(scripts/test-services.sh start) && \
+	  ctest --test-dir $(TEST_BUILD) --output-on-failure -j2
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

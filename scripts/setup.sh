@@ -13,7 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libxapian-dev libeigen3-dev libhnswlib-dev
   libcurl4-openssl-dev libhowardhinnant-date-dev tzdata python3-aiosmtpd
   curl python3 nodejs npm bc time python3-torch libopenblas-dev
-  libargon2-dev libcmark-gfm-dev chromium
+  libargon2-dev libcmark-gfm-dev chromium liblinear-dev wrk
+  libpq-dev postgresql postgresql-contrib
 )
 
 missing=()
