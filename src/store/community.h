@@ -148,6 +148,9 @@ class CommunityStore {
   // Which of `paper_ids` the user has voted for.
   virtual Result<std::vector<std::string>> voted_papers(
       int64_t user_id, const std::vector<std::string>& paper_ids) = 0;
+  // The papers the user has voted for, most recent vote first, at most `limit` (recommendations
+  // learn from them).
+  virtual Result<std::vector<std::string>> votes_of(int64_t user_id, size_t limit) = 0;
 
   // Comments, oldest first. The paper must be in the store.
   virtual Result<Comment> add_comment(std::string_view paper_id, int64_t author_id,

@@ -419,6 +419,23 @@ class SqliteCommunityStore final : public CommunityStore {
     return voted;
   }
 
+  Result<std::vector<std::string>> votes_of(int64_t user_id, size_t limit) override {
+    std::lock_guard lock(reader_->mutex());
+    auto query = Query::run(*reader_,
+                            "SELECT p.arxiv_id, p.title FROM votes v JOIN papers p ON p.id = "
+                            "v.paper_row WHERE v.user_id = ?1 ORDER BY v.created_at DESC, "
+                            "v.paper_row DESC LIMIT ?2",
+                            user_id, static_cast<int64_t>(limit));
+    if (!query) return std::unexpected(query.error());
+    std::vector<std::string> ids;
+    for (;;) {
+      auto row = query->step("votes_of");
+      if (!row) return std::unexpected(row.error());
+      if (!*row) return ids;
+      ids.push_back(paper_id_of(*query, 0, 1));
+    }
+  }
+
   Result<Comment> add_comment(std::string_view paper_id, int64_t author_id,
                               std::string_view body) override {
     int64_t id = 0;
