@@ -136,4 +136,28 @@ struct SqliteOptions {
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path,
                                                  const SqliteOptions& options = {});
 
+// Opens the store in the PostgreSQL database at `url` (postgres://... or postgresql://...),
+// migrating its tables (schema_migrations, component "papers") when needed; several nodes may
+// open one database at once. Same merge rules and change numbers as SQLite: a batch is one
+// transaction that holds the change numbering (so numbers commit in order) and, on commit,
+// sends NOTIFY kPostgresChangesChannel with the last change number as payload. Safe to use from
+// several threads: one batch at a time per store, reads from a pool of connections.
+Result<std::unique_ptr<Store>> open_postgres_store(std::string_view url);
+
+// The store a locator names: PostgreSQL for postgres:// and postgresql:// URLs, else the SQLite
+// file at `locator`, or at `default_sqlite_path` when `locator` is empty.
+Result<std::unique_ptr<Store>> open_store(std::string_view locator,
+                                          const std::filesystem::path& default_sqlite_path);
+
+// The channel the PostgreSQL store notifies after each committed batch (payload: last_change).
+inline constexpr const char* kPostgresChangesChannel = "paperboy_changes";
+
+// For PostgreSQL backends that change papers outside a batch (local votes): the SQL expression
+// giving a paper its next change number. It takes the numbering's row lock until the transaction
+// ends, so numbers commit in order; run kPostgresLockChangesSql before locking any papers row,
+// or a concurrent batch (which holds the numbering, then updates papers) can deadlock with it.
+inline constexpr const char* kPostgresNextChangeSql = "paperboy_next_change()";
+inline constexpr const char* kPostgresLockChangesSql =
+    "SELECT last_change FROM paper_changes FOR UPDATE";
+
 }  // namespace paperboy::store

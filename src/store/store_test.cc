@@ -16,6 +16,7 @@
 
 #include "core/date.h"
 #include "store/fast_keys.h"
+#include "store/pg_test_database.h"
 
 namespace paperboy::store {
 namespace {
@@ -138,6 +139,49 @@ int64_t raw_int(const fs::path& path, const std::string& query) {
   return value;
 }
 
+// Which backend a parameterised test runs on.
+enum class Backend { sqlite, postgres };
+
+// Runs a test on each backend: SQLite in a fresh folder, PostgreSQL in a fresh schema of the
+// test database (PAPERBOY_TEST_POSTGRES; the test fails without it).
+class BackendTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::postgres) {
+      database_ = std::make_unique<testing::PgTestDatabase>();
+      ASSERT_EQ(database_->error(), "");
+    }
+  }
+
+  // Opens the store under test; again after closing it, the same store.
+  std::unique_ptr<Store> open() {
+    auto store =
+        sqlite() ? open_sqlite_store(dir_ / "papers.db") : open_postgres_store(database_->url());
+    EXPECT_TRUE(store.has_value()) << (store ? "" : store.error().message);
+    return store ? std::move(*store) : nullptr;
+  }
+
+  bool sqlite() const { return GetParam() == Backend::sqlite; }
+
+  TempDir dir_;
+  std::unique_ptr<testing::PgTestDatabase> database_;
+};
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::sqlite ? "Sqlite" : "Postgres";
+}
+
+#define PAPERBOY_ON_BOTH_BACKENDS(Suite)                                                           \
+  class Suite : public BackendTest {};                                                             \
+  INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::Values(Backend::sqlite, Backend::postgres), \
+                           backend_name)
+
+PAPERBOY_ON_BOTH_BACKENDS(Upsert);
+PAPERBOY_ON_BOTH_BACKENDS(Changes);
+PAPERBOY_ON_BOTH_BACKENDS(Batch);
+PAPERBOY_ON_BOTH_BACKENDS(Concurrency);
+PAPERBOY_ON_BOTH_BACKENDS(CheckStorable);
+
 TEST(Schema, MigratesAFreshFileAndAnEmptyOne) {
   TempDir dir;
   {
@@ -258,8 +302,7 @@ TEST(Schema, ReportsPathsItCannotOpen) {
       << under_a_file.error().message;
 }
 
-TEST(Upsert, AddsThenReportsUnchangedAndLeavesTheFileUntouched) {
-  TempDir dir;
+TEST_P(Upsert, AddsThenReportsUnchangedAndLeavesTheStoreUntouched) {
   std::vector<Paper> papers;
   for (int i = 0; i < 50; ++i) {
     Paper paper = arxiv_paper(fmt::format("2401.{:05}", i), 1 + i % 3, fmt::format("Paper {}", i));
@@ -269,24 +312,27 @@ TEST(Upsert, AddsThenReportsUnchangedAndLeavesTheFileUntouched) {
     papers.push_back(paper);
   }
   {
-    auto store = open_store(dir / "papers.db");
+    auto store = open();
     ASSERT_TRUE(store->begin_batch());
     for (const Paper& paper : papers) EXPECT_EQ(store->upsert(paper), UpsertOutcome::added);
     ASSERT_TRUE(store->commit_batch());
   }
-  const std::string before = file_bytes(dir / "papers.db");
+  const std::string before = sqlite() ? file_bytes(dir_ / "papers.db") : "";
   {
-    auto store = open_store(dir / "papers.db");
+    auto store = open();
     ASSERT_TRUE(store->begin_batch());
     for (const Paper& paper : papers) EXPECT_EQ(store->upsert(paper), UpsertOutcome::unchanged);
     ASSERT_TRUE(store->commit_batch());
     EXPECT_EQ(store->stats()->papers, 50);
     EXPECT_EQ(as_json(find_paper(*store, "2401.00007")), as_json(papers[7]));
+    EXPECT_EQ(store->last_change(), 50u) << "a re-import numbered changes";
   }
-  EXPECT_TRUE(file_bytes(dir / "papers.db") == before) << "re-import rewrote the file";
+  if (sqlite()) {
+    EXPECT_TRUE(file_bytes(dir_ / "papers.db") == before) << "re-import rewrote the file";
+  }
 }
 
-TEST(Upsert, ReimportOfTheSeedPageChangesNothing) {
+TEST_P(Upsert, ReimportOfTheSeedPageChangesNothing) {
   // The 115 title-only papers of a captured Daily Papers page (shared data).
   std::ifstream in(fs::path(PAPERBOY_SHARED_DATA_DIR) / "seed" / "papers.jsonl");
   ASSERT_TRUE(in) << "missing shared data";
@@ -303,8 +349,7 @@ TEST(Upsert, ReimportOfTheSeedPageChangesNothing) {
     papers.push_back(paper);
   }
   ASSERT_EQ(papers.size(), 115u);
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+  auto store = open();
   for (int round = 0; round < 2; ++round) {
     ASSERT_TRUE(store->begin_batch());
     int added = 0, unchanged = 0;
@@ -320,9 +365,8 @@ TEST(Upsert, ReimportOfTheSeedPageChangesNothing) {
   EXPECT_EQ(as_json(find_paper(*store, paper_id(papers[0]))), as_json(papers[0]));
 }
 
-TEST(Upsert, OnePaperPerArxivIdWhateverTheVersionSuffix) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Upsert, OnePaperPerArxivIdWhateverTheVersionSuffix) {
+  auto store = open();
   Paper v2 = arxiv_paper("2312.00752v2", 0, "Mamba: Linear-Time Sequence Modeling");
   EXPECT_EQ(upsert_one(*store, v2), UpsertOutcome::added);
   Paper stored = find_paper(*store, "arXiv:2312.00752v5");
@@ -334,9 +378,8 @@ TEST(Upsert, OnePaperPerArxivIdWhateverTheVersionSuffix) {
   EXPECT_EQ(store->stats()->papers, 1);
 }
 
-TEST(Upsert, NewestVersionWinsForText) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Upsert, NewestVersionWinsForText) {
+  auto store = open();
   Paper v2 = arxiv_paper("2312.00752", 2, "Mamba v2 title");
   v2.comments = "v2 comments";
   v2.journal_ref = "";
@@ -367,9 +410,8 @@ TEST(Upsert, NewestVersionWinsForText) {
   EXPECT_EQ(stored.journal_ref, "ICML 2024");
 }
 
-TEST(Upsert, CountsOnlyGoUpAndDatesKeepTheirEnds) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Upsert, CountsOnlyGoUpAndDatesKeepTheirEnds) {
+  auto store = open();
   Paper paper = arxiv_paper("2405.21060", 1, "Transformers are SSMs");
   paper.upvotes = 40;
   paper.github_stars = 900;
@@ -407,9 +449,8 @@ TEST(Upsert, CountsOnlyGoUpAndDatesKeepTheirEnds) {
   EXPECT_EQ(stored.submitted_at, "2024-06-02T23:00:00Z");
 }
 
-TEST(Upsert, LinksAndFeedDetailsFillInOnlyWhenEmpty) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Upsert, LinksAndFeedDetailsFillInOnlyWhenEmpty) {
+  auto store = open();
   Paper paper = arxiv_paper("2406.00001", 1, "A paper");
   paper.code_url = "https://github.com/a/first";
   EXPECT_EQ(upsert_one(*store, paper), UpsertOutcome::added);
@@ -432,9 +473,8 @@ TEST(Upsert, LinksAndFeedDetailsFillInOnlyWhenEmpty) {
   EXPECT_EQ(upsert_one(*store, other), UpsertOutcome::unchanged);
 }
 
-TEST(Upsert, TitleOnlyPapersMergeByTitleKey) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Upsert, TitleOnlyPapersMergeByTitleKey) {
+  auto store = open();
   Paper captured;
   captured.title = "Mamba YOLO: SSMs-Based YOLO For Object Detection";
   captured.upvotes = 5;
@@ -454,9 +494,8 @@ TEST(Upsert, TitleOnlyPapersMergeByTitleKey) {
   EXPECT_EQ(store->stats()->papers, 1);
 }
 
-TEST(Upsert, AnArxivRecordAdoptsTheTitleOnlyPaper) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Upsert, AnArxivRecordAdoptsTheTitleOnlyPaper) {
+  auto store = open();
   Paper captured;
   captured.title = "Mamba YOLO: SSMs-Based YOLO For Object Detection";
   captured.upvotes = 5;
@@ -474,9 +513,8 @@ TEST(Upsert, AnArxivRecordAdoptsTheTitleOnlyPaper) {
   EXPECT_FALSE(store->find(paper_id(captured))->has_value()) << "the title id is gone";
 }
 
-TEST(Upsert, ATitleOnlyRecordMergesIntoTheStoredArxivPaper) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Upsert, ATitleOnlyRecordMergesIntoTheStoredArxivPaper) {
+  auto store = open();
   Paper arxiv = arxiv_paper("2406.05835", 2, "Mamba YOLO: SSMs-Based YOLO For Object Detection");
   EXPECT_EQ(upsert_one(*store, arxiv), UpsertOutcome::added);
   Paper captured;
@@ -491,9 +529,8 @@ TEST(Upsert, ATitleOnlyRecordMergesIntoTheStoredArxivPaper) {
   EXPECT_EQ(stored.abstract, arxiv.abstract);
 }
 
-TEST(Upsert, MergesRecordsOfTheSameBatch) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Upsert, MergesRecordsOfTheSameBatch) {
+  auto store = open();
   ASSERT_TRUE(store->begin_batch());
   EXPECT_EQ(store->upsert(arxiv_paper("2401.00001", 1, "First")), UpsertOutcome::added);
   EXPECT_EQ(store->upsert(arxiv_paper("2401.00001v2", 0, "Second")), UpsertOutcome::updated);
@@ -501,9 +538,8 @@ TEST(Upsert, MergesRecordsOfTheSameBatch) {
   EXPECT_EQ(find_paper(*store, "2401.00001").title, "Second");
 }
 
-TEST(Upsert, RefusesBadRecordsWithoutLosingTheBatch) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Upsert, RefusesBadRecordsWithoutLosingTheBatch) {
+  auto store = open();
   auto outside = store->upsert(arxiv_paper("2401.00001", 1, "First"));
   ASSERT_FALSE(outside);
   EXPECT_NE(outside.error().message.find("begin_batch"), std::string::npos);
@@ -536,10 +572,9 @@ std::vector<std::string> changes(Store& store, uint64_t after, uint64_t up_to) {
   return ids;
 }
 
-TEST(Changes, NumberEveryWriteInCommitOrder) {
+TEST_P(Changes, NumberEveryWriteInCommitOrder) {
   using Ids = std::vector<std::string>;
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+  auto store = open();
   EXPECT_EQ(store->last_change(), 0u);
   ASSERT_TRUE(store->begin_batch());
   for (const char* id : {"2401.00001", "2401.00002", "2401.00003"})
@@ -565,9 +600,8 @@ TEST(Changes, NumberEveryWriteInCommitOrder) {
       << "a paper appears once, at its latest change";
 }
 
-TEST(Batch, ARolledBackBatchLeavesNoTrace) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Batch, ARolledBackBatchLeavesNoTrace) {
+  auto store = open();
   EXPECT_EQ(upsert_one(*store, arxiv_paper("2401.00001", 1, "Kept")), UpsertOutcome::added);
   ASSERT_TRUE(store->begin_batch());
   EXPECT_EQ(store->upsert(arxiv_paper("2401.00002", 1, "Dropped")), UpsertOutcome::added);
@@ -579,7 +613,7 @@ TEST(Batch, ARolledBackBatchLeavesNoTrace) {
   EXPECT_FALSE(store->find("2401.00002")->has_value());
 }
 
-TEST(Batch, AFullDiskRollsTheBatchBackToTheLastCommit) {
+TEST(SqliteBatch, AFullDiskRollsTheBatchBackToTheLastCommit) {
   TempDir dir;
   const fs::path path = dir / "papers.db";
   std::vector<std::string> committed;
@@ -612,33 +646,29 @@ TEST(Batch, AFullDiskRollsTheBatchBackToTheLastCommit) {
   EXPECT_EQ(dump(*reopened), committed);
 }
 
-TEST(Batch, ABatchOpenWhenTheProcessDiesIsAbsentAfterReopen) {
-  TempDir dir;
-  const fs::path path = dir / "papers.db";
+TEST_P(Batch, ABatchOpenWhenTheProcessDiesIsAbsentAfterReopen) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    auto store = open_sqlite_store(path);
-    if (!store || !(*store)->begin_batch() ||
-        !(*store)->upsert(arxiv_paper("2401.00001", 1, "A")) || !(*store)->commit_batch() ||
-        !(*store)->begin_batch())
+    auto store = open();
+    if (!store || !store->begin_batch() || !store->upsert(arxiv_paper("2401.00001", 1, "A")) ||
+        !store->commit_batch() || !store->begin_batch())
       _exit(1);
     for (int i = 2; i < 500; ++i)
-      if (!(*store)->upsert(arxiv_paper(fmt::format("2401.{:05}", i), 1, "Never committed")))
-        _exit(1);
+      if (!store->upsert(arxiv_paper(fmt::format("2401.{:05}", i), 1, "Never committed"))) _exit(1);
     raise(SIGKILL);
   }
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child exited " << status;
-  auto store = open_store(path);
+  auto store = open();
+  ASSERT_TRUE(store);
   EXPECT_EQ(store->stats()->papers, 1);
   EXPECT_EQ(find_paper(*store, "2401.00001").title, "A");
 }
 
-TEST(Concurrency, ReadersSeeWholeBatchesWhileAWriterCommits) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Concurrency, ReadersSeeWholeBatchesWhileAWriterCommits) {
+  auto store = open();
   constexpr int kBatches = 30, kBatchSize = 40;
   std::atomic<bool> writing = true;
   std::atomic<int> reads = 0, torn = 0, failures = 0;
@@ -678,9 +708,8 @@ TEST(Concurrency, ReadersSeeWholeBatchesWhileAWriterCommits) {
   EXPECT_EQ(store->feed_papers("2024-01-01", "2024-12-31")->size(), size_t{kBatches * kBatchSize});
 }
 
-TEST(Concurrency, WritersTakeTurnsWithTheirBatches) {
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+TEST_P(Concurrency, WritersTakeTurnsWithTheirBatches) {
+  auto store = open();
   constexpr int kWriters = 3, kBatches = 10, kBatchSize = 20;
   std::atomic<int> failures = 0;
   std::vector<std::thread> writers;
@@ -701,10 +730,12 @@ TEST(Concurrency, WritersTakeTurnsWithTheirBatches) {
   EXPECT_EQ(store->stats()->papers, kWriters * kBatches * kBatchSize);
 }
 
-class FeedQueries : public ::testing::Test {
+class FeedQueries : public BackendTest {
  protected:
   void SetUp() override {
-    store_ = open_store(dir_ / "papers.db");
+    BackendTest::SetUp();
+    if (HasFatalFailure()) return;
+    store_ = open();
     ASSERT_TRUE(store_->begin_batch());
     add("2501.00001", "2025-01-06", {"cs.CL", "cs.AI"}, 10, "2025-01-06T09:00:00Z");
     add("2501.00002", "2025-01-06", {"math.AG"}, 0, "");
@@ -732,11 +763,13 @@ class FeedQueries : public ::testing::Test {
     return result;
   }
 
-  TempDir dir_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(FeedQueries, SelectsByFeedDayAndCategory) {
+INSTANTIATE_TEST_SUITE_P(Backends, FeedQueries,
+                         ::testing::Values(Backend::sqlite, Backend::postgres), backend_name);
+
+TEST_P(FeedQueries, SelectsByFeedDayAndCategory) {
   using Ids = std::vector<std::string>;
   EXPECT_EQ(ids(store_->feed_papers("2025-01-06", "2025-01-08")),
             (Ids{"2501.00001", "2501.00002", "2501.00003"}));
@@ -747,7 +780,7 @@ TEST_F(FeedQueries, SelectsByFeedDayAndCategory) {
   EXPECT_EQ(*store_->feed_days(), (Ids{"2025-01-06", "2025-01-08", "2025-01-13"}));
 }
 
-TEST_F(FeedQueries, FindsNeighbouringFeedDays) {
+TEST_P(FeedQueries, FindsNeighbouringFeedDays) {
   EXPECT_EQ(*store_->feed_day_before("2025-01-13"), "2025-01-08");
   EXPECT_EQ(*store_->feed_day_after("2025-01-08"), "2025-01-13");
   EXPECT_EQ(*store_->feed_day_after("2025-01-06", "math"), std::nullopt);
@@ -755,7 +788,7 @@ TEST_F(FeedQueries, FindsNeighbouringFeedDays) {
   EXPECT_EQ(*store_->feed_day_before("2025-01-06"), std::nullopt);
 }
 
-TEST_F(FeedQueries, CountsTheStore) {
+TEST_P(FeedQueries, CountsTheStore) {
   auto stats = store_->stats();
   ASSERT_TRUE(stats);
   EXPECT_EQ(stats->papers, 5);
@@ -767,7 +800,7 @@ TEST_F(FeedQueries, CountsTheStore) {
   EXPECT_EQ(stats->last_feed_day, "2025-01-13");
 }
 
-TEST_F(FeedQueries, SelectsUpvotedPapersByEntryTimeAndFloor) {
+TEST_P(FeedQueries, SelectsUpvotedPapersByEntryTimeAndFloor) {
   using Ids = std::vector<std::string>;
   auto at = [](const char* text) { return *parse_instant(text); };
   // 00005 entered at its published day, 2025-01-02; 00002 has no upvotes.
@@ -810,7 +843,7 @@ TEST(EnteredFeedAt, PrefersSubmissionThenFeedDayThenPublication) {
   EXPECT_EQ(entered_feed_at(paper), parse_instant("2024-05-03T07:15:00Z"));
 }
 
-TEST(CheckStorable, AgreesWithWhatUpsertRefuses) {
+TEST_P(CheckStorable, AgreesWithWhatUpsertRefuses) {
   Paper bad_id;
   bad_id.arxiv_id = "not-an-id";
   bad_id.title = "A title";
@@ -825,8 +858,7 @@ TEST(CheckStorable, AgreesWithWhatUpsertRefuses) {
   title_only.title = "Mamba";
   EXPECT_TRUE(check_storable(title_only));
 
-  TempDir dir;
-  auto store = open_store(dir / "papers.db");
+  auto store = open();
   ASSERT_TRUE(store->begin_batch());
   EXPECT_FALSE(store->upsert(bad_id));
   store->rollback_batch();
