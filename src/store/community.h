@@ -198,4 +198,9 @@ class CommunityStore {
 Result<std::unique_ptr<CommunityStore>> open_sqlite_community_store(
     const std::filesystem::path& path);
 
+// Opens the community tables in the PostgreSQL database at `url` (postgres://...), migrating
+// the papers' schema and then this one when needed. Safe to use from several threads and from
+// several processes (nodes) at once: each call borrows a pooled connection.
+Result<std::unique_ptr<CommunityStore>> open_postgres_community_store(std::string_view url);
+
 }  // namespace paperboy::store

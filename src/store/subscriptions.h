@@ -124,4 +124,8 @@ class SubscriptionStore {
 Result<std::unique_ptr<SubscriptionStore>> open_sqlite_subscription_store(
     const std::filesystem::path& path);
 
+// Opens the subscription tables and outbox in the PostgreSQL database at `url`, migrating them
+// when needed. Several processes (nodes) may send from one outbox: claims never overlap.
+Result<std::unique_ptr<SubscriptionStore>> open_postgres_subscription_store(std::string_view url);
+
 }  // namespace paperboy::store

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <functional>
 #include <set>
 #include <thread>
+
+#include "store/pg_test_database.h"
 
 namespace paperboy::store {
 namespace {
@@ -14,18 +17,36 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::sys_seconds;
 
-class SubscriptionStoreTest : public ::testing::Test {
+// Each test runs on both backends: a SQLite file in a temporary folder, and a fresh schema in
+// the test PostgreSQL server (PAPERBOY_TEST_POSTGRES).
+struct Backend {
+  std::string name;
+  bool postgres = false;
+};
+
+class SubscriptionStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "paperboy-subs-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    auto opened = open_sqlite_subscription_store(dir_ / "papers.db");
+    if (GetParam().postgres) {
+      database_ = std::make_unique<testing::PgTestDatabase>();
+      ASSERT_EQ(database_->error(), "");
+    } else {
+      std::string pattern = (fs::temp_directory_path() / "paperboy-subs-XXXXXX").string();
+      dir_ = mkdtemp(pattern.data());
+    }
+    auto opened = open_store();
     ASSERT_TRUE(opened) << opened.error().message;
     store_ = std::move(*opened);
   }
   void TearDown() override {
     store_.reset();
-    fs::remove_all(dir_);
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // Another handle on the same store, as a second process or node would open it.
+  Result<std::unique_ptr<SubscriptionStore>> open_store() {
+    if (database_) return open_postgres_subscription_store(database_->url());
+    return open_sqlite_subscription_store(dir_ / "papers.db");
   }
 
   Subscription subscribe(const std::string& email) {
@@ -50,11 +71,12 @@ class SubscriptionStoreTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::unique_ptr<testing::PgTestDatabase> database_;
   std::unique_ptr<SubscriptionStore> store_;
   sys_seconds now_{std::chrono::seconds{1796050800}};
 };
 
-TEST_F(SubscriptionStoreTest, NewAddressesStartPendingAndKeepTheirPreferences) {
+TEST_P(SubscriptionStoreTest, NewAddressesStartPendingAndKeepTheirPreferences) {
   Subscription s;
   s.email = "Ada@Example.com";
   s.name = "Ada Lovelace";
@@ -82,7 +104,7 @@ TEST_F(SubscriptionStoreTest, NewAddressesStartPendingAndKeepTheirPreferences) {
   EXPECT_FALSE((*found)->confirmed_at);
 }
 
-TEST_F(SubscriptionStoreTest, ResubscribingUpdatesPreferencesAndRestartsOnlyAfterUnsubscribing) {
+TEST_P(SubscriptionStoreTest, ResubscribingUpdatesPreferencesAndRestartsOnlyAfterUnsubscribing) {
   Subscription s = subscribe("ada@example.com");
   ASSERT_TRUE(store_->set_subscription_state(s.id, SubscriptionState::active, now_));
   s.max_papers = 20;
@@ -99,7 +121,7 @@ TEST_F(SubscriptionStoreTest, ResubscribingUpdatesPreferencesAndRestartsOnlyAfte
   EXPECT_EQ(again->state, SubscriptionState::pending);
 }
 
-TEST_F(SubscriptionStoreTest, RefusesImpossiblePreferences) {
+TEST_P(SubscriptionStoreTest, RefusesImpossiblePreferences) {
   Subscription s;
   s.email = "ada@example.com";
   s.send_hour = 24;
@@ -108,7 +130,7 @@ TEST_F(SubscriptionStoreTest, RefusesImpossiblePreferences) {
   EXPECT_NE(stored.error().message.find("send_hour"), std::string::npos);
 }
 
-TEST_F(SubscriptionStoreTest, PagesThroughSubscriptionsInAState) {
+TEST_P(SubscriptionStoreTest, PagesThroughSubscriptionsInAState) {
   std::set<int64_t> active;
   for (int i = 0; i < 25; ++i) {
     Subscription s = subscribe("reader" + std::to_string(i) + "@example.com");
@@ -133,7 +155,7 @@ TEST_F(SubscriptionStoreTest, PagesThroughSubscriptionsInAState) {
   EXPECT_EQ(seen, active);
 }
 
-TEST_F(SubscriptionStoreTest, QueuesEachPeriodOnce) {
+TEST_P(SubscriptionStoreTest, QueuesEachPeriodOnce) {
   Subscription s = subscribe("ada@example.com");
   EXPECT_EQ(store_->enqueue(message_for(s, "daily 2026-11-30")), true);
   EXPECT_EQ(store_->enqueue(message_for(s, "daily 2026-11-30")), false);
@@ -143,7 +165,7 @@ TEST_F(SubscriptionStoreTest, QueuesEachPeriodOnce) {
   EXPECT_EQ(store_->outbox_of(s.id)->size(), 2u);
 }
 
-TEST_F(SubscriptionStoreTest, ClaimsLeaseMessagesSoOnlyOneSenderGetsEach) {
+TEST_P(SubscriptionStoreTest, ClaimsLeaseMessagesSoOnlyOneSenderGetsEach) {
   Subscription s = subscribe("ada@example.com");
   ASSERT_TRUE(store_->enqueue(message_for(s, "daily 2026-11-30")));
   auto first = store_->claim_due(now_, minutes(5), 10);
@@ -159,13 +181,13 @@ TEST_F(SubscriptionStoreTest, ClaimsLeaseMessagesSoOnlyOneSenderGetsEach) {
   EXPECT_EQ((*again)[0].attempts, 2);
 }
 
-TEST_F(SubscriptionStoreTest, ConcurrentClaimersNeverShareAMessage) {
+TEST_P(SubscriptionStoreTest, ConcurrentClaimersNeverShareAMessage) {
   Subscription s = subscribe("ada@example.com");
   for (int i = 0; i < 60; ++i) {
     ASSERT_TRUE(store_->enqueue(message_for(s, "p" + std::to_string(i))));
   }
-  auto second = open_sqlite_subscription_store(dir_ / "papers.db");
-  ASSERT_TRUE(second);
+  auto second = open_store();
+  ASSERT_TRUE(second) << second.error().message;
   std::vector<int64_t> claimed_a, claimed_b;
   auto claim_all = [&](SubscriptionStore& store, std::vector<int64_t>& out) {
     while (true) {
@@ -185,7 +207,7 @@ TEST_F(SubscriptionStoreTest, ConcurrentClaimersNeverShareAMessage) {
   EXPECT_EQ(claimed_a.size() + claimed_b.size(), 60u);
 }
 
-TEST_F(SubscriptionStoreTest, SentMessagesRecordCoverageAndAreNotClaimedAgain) {
+TEST_P(SubscriptionStoreTest, SentMessagesRecordCoverageAndAreNotClaimedAgain) {
   Subscription s = subscribe("ada@example.com");
   ASSERT_TRUE(store_->enqueue(message_for(s, "daily 2026-11-30")));
   auto claimed = store_->claim_due(now_, minutes(5), 10);
@@ -200,7 +222,7 @@ TEST_F(SubscriptionStoreTest, SentMessagesRecordCoverageAndAreNotClaimedAgain) {
   EXPECT_EQ(store_->outbox_counts()->sent, 1);
 }
 
-TEST_F(SubscriptionStoreTest, RetriesWaitAndBouncesPauseTheSubscription) {
+TEST_P(SubscriptionStoreTest, RetriesWaitAndBouncesPauseTheSubscription) {
   Subscription s = subscribe("ada@example.com");
   ASSERT_TRUE(store_->set_subscription_state(s.id, SubscriptionState::active, now_));
   ASSERT_TRUE(store_->enqueue(message_for(s, "daily 1")));
@@ -228,7 +250,7 @@ TEST_F(SubscriptionStoreTest, RetriesWaitAndBouncesPauseTheSubscription) {
   EXPECT_EQ((*store_->subscription_by_id(s.id))->bounces, 0);
 }
 
-TEST_F(SubscriptionStoreTest, UnsubscribingCancelsWhatIsQueued) {
+TEST_P(SubscriptionStoreTest, UnsubscribingCancelsWhatIsQueued) {
   Subscription s = subscribe("ada@example.com");
   ASSERT_TRUE(store_->set_subscription_state(s.id, SubscriptionState::active, now_));
   ASSERT_TRUE(store_->enqueue(message_for(s, "daily 2026-11-30")));
@@ -239,6 +261,10 @@ TEST_F(SubscriptionStoreTest, UnsubscribingCancelsWhatIsQueued) {
   EXPECT_EQ((*outbox)[0].state, OutboxState::failed);
   EXPECT_EQ((*outbox)[0].last_error, "cancelled: subscription unsubscribed");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SubscriptionStoreTest,
+                         ::testing::Values(Backend{"sqlite", false}, Backend{"postgres", true}),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace paperboy::store

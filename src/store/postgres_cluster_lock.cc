@@ -1,0 +1,89 @@
+// The cluster lock on PostgreSQL: one cluster_jobs row per job, changed by single statements
+// that check and take the lease at once (the row lock of INSERT ... ON CONFLICT DO UPDATE makes
+// two nodes claiming together see each other). Times come from the database's clock.
+#include "store/cluster_lock.h"
+#include "store/pg_access.h"
+#include "store/pg_pool.h"
+
+namespace paperboy::store {
+
+namespace {
+
+constexpr pg::Migration kClusterMigrations[] = {
+    {1, R"sql(
+CREATE TABLE cluster_jobs (
+  job text PRIMARY KEY,
+  holder text NOT NULL DEFAULT '',
+  leased_until timestamptz NOT NULL DEFAULT '-infinity',
+  due_at timestamptz NOT NULL DEFAULT '-infinity'
+);
+)sql"},
+};
+
+// The scheduler renews leases while a job runs, on its own connection; a second one lets a
+// claim for another job go on meanwhile.
+constexpr size_t kPoolSize = 2;
+
+class PostgresClusterLock final : public ClusterLock {
+ public:
+  explicit PostgresClusterLock(std::string url) : pool_(std::move(url), kPoolSize) {}
+
+  Result<bool> try_claim(std::string_view job, std::string_view holder,
+                         std::chrono::seconds lease) override {
+    auto rows = run("claiming a scheduled job",
+                    "INSERT INTO cluster_jobs AS j (job, holder, leased_until) "
+                    "VALUES ($1, $2, now() + make_interval(secs => $3)) "
+                    "ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, "
+                    "leased_until = excluded.leased_until WHERE j.due_at <= now() AND "
+                    "(j.leased_until <= now() OR j.holder = excluded.holder) RETURNING 1",
+                    job, holder, static_cast<int64_t>(lease.count()));
+    if (!rows) return std::unexpected(rows.error());
+    return !rows->empty();
+  }
+
+  Result<bool> renew(std::string_view job, std::string_view holder,
+                     std::chrono::seconds lease) override {
+    auto rows = run("renewing a job's lease",
+                    "UPDATE cluster_jobs SET leased_until = now() + make_interval(secs => $3) "
+                    "WHERE job = $1 AND holder = $2 RETURNING 1",
+                    job, holder, static_cast<int64_t>(lease.count()));
+    if (!rows) return std::unexpected(rows.error());
+    return !rows->empty();
+  }
+
+  Result<void> finish(std::string_view job, std::string_view holder,
+                      std::chrono::seconds next_run_in) override {
+    auto rows = run("finishing a scheduled job",
+                    "UPDATE cluster_jobs SET holder = '', leased_until = '-infinity', "
+                    "due_at = now() + make_interval(secs => $3) WHERE job = $1 AND holder = $2",
+                    job, holder, static_cast<int64_t>(next_run_in.count()));
+    if (!rows) return std::unexpected(rows.error());
+    return {};
+  }
+
+ private:
+  template <class... Values>
+  Result<pg::Rows> run(std::string_view what, const std::string& sql, const Values&... values) {
+    auto connection = pool_.borrow();
+    if (!connection) return std::unexpected(connection.error());
+    if constexpr (sizeof...(Values) == 0) {
+      return (*connection)->query(what, sql);
+    } else {
+      return (*connection)->query_with(what, sql, values...);
+    }
+  }
+
+  pg::Pool pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ClusterLock>> open_postgres_cluster_lock(std::string_view url) {
+  auto connection = pg::Connection::open(url);
+  if (!connection) return std::unexpected(connection.error());
+  if (auto migrated = pg::migrate(**connection, "cluster", kClusterMigrations); !migrated)
+    return std::unexpected(migrated.error());
+  return std::make_unique<PostgresClusterLock>(std::string(url));
+}
+
+}  // namespace paperboy::store
