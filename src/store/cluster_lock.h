@@ -42,6 +42,13 @@ std::unique_ptr<ClusterLock> make_local_cluster_lock();
 // from the database's clock, so the nodes' clocks need not agree).
 Result<std::unique_ptr<ClusterLock>> open_postgres_cluster_lock(std::string_view url);
 
+// Whether the store a locator names is shared by several nodes (PostgreSQL), so that changes
+// arrive behind a node's back.
+bool is_shared_store(std::string_view store_locator);
+
+// The PostgreSQL lock for a postgres:// or postgresql:// store locator, else the local one.
+Result<std::unique_ptr<ClusterLock>> open_cluster_lock(std::string_view store_locator);
+
 // A name for this process among the nodes: host name and process id.
 std::string cluster_holder_name();
 

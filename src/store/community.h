@@ -203,4 +203,10 @@ Result<std::unique_ptr<CommunityStore>> open_sqlite_community_store(
 // several processes (nodes) at once: each call borrows a pooled connection.
 Result<std::unique_ptr<CommunityStore>> open_postgres_community_store(std::string_view url);
 
+// The community store beside the papers store a locator names (see open_store in store.h):
+// PostgreSQL for postgres:// and postgresql:// URLs, else the SQLite file at `locator`, or at
+// `default_sqlite_path` when `locator` is empty.
+Result<std::unique_ptr<CommunityStore>> open_community_store(
+    std::string_view locator, const std::filesystem::path& default_sqlite_path);
+
 }  // namespace paperboy::store

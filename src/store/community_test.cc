@@ -16,23 +16,22 @@ namespace fs = std::filesystem;
 using std::chrono::sys_seconds;
 
 class TempDir {
-public:
+ public:
   TempDir() {
-    std::string pattern =
-        (fs::temp_directory_path() / "paperboy-community-XXXXXX").string();
+    std::string pattern = (fs::temp_directory_path() / "paperboy-community-XXXXXX").string();
     path_ = mkdtemp(pattern.data());
   }
   ~TempDir() { fs::remove_all(path_); }
   fs::path operator/(std::string_view name) const { return path_ / name; }
 
-private:
+ private:
   fs::path path_;
 };
 
-template <class T> T must(Result<T> result) {
+template <class T>
+T must(Result<T> result) {
   EXPECT_TRUE(result.has_value()) << (result ? "" : result.error().message);
-  if (!result)
-    throw std::runtime_error(result.error().message);
+  if (!result) throw std::runtime_error(result.error().message);
   return std::move(*result);
 }
 
@@ -41,8 +40,7 @@ void must(Result<void> result) {
 }
 
 sys_seconds now() {
-  return std::chrono::floor<std::chrono::seconds>(
-      std::chrono::system_clock::now());
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
 Paper arxiv_paper(std::string id, std::string title, int64_t upvotes = 0) {
@@ -55,14 +53,14 @@ Paper arxiv_paper(std::string id, std::string title, int64_t upvotes = 0) {
   return paper;
 }
 
-void upsert(Store &store, const Paper &paper) {
+void upsert(Store& store, const Paper& paper) {
   must(store.begin_batch());
   must(store.upsert(paper));
   must(store.commit_batch());
 }
 
-// Each test runs on both backends: a SQLite file in a temporary folder, and a
-// fresh schema in the test PostgreSQL server (PAPERBOY_TEST_POSTGRES).
+// Each test runs on both backends: a SQLite file in a temporary folder, and a fresh schema in
+// the test PostgreSQL server (PAPERBOY_TEST_POSTGRES).
 struct Backend {
   std::string name;
   bool postgres = false;
@@ -90,13 +88,10 @@ struct Fixture : ::testing::TestWithParam<Backend> {
   }
 
   User add(std::string name, Role role = Role::user) {
-    return must(community->add_user(
-        NewUser{name, name + "@example.org", "$argon2id$hash", role}));
+    return must(community->add_user(NewUser{name, name + "@example.org", "$argon2id$hash", role}));
   }
 
-  int64_t upvotes(std::string_view id) {
-    return must(papers->find(id))->upvotes;
-  }
+  int64_t upvotes(std::string_view id) { return must(papers->find(id))->upvotes; }
 };
 
 using Users = Fixture;
@@ -112,12 +107,10 @@ TEST_P(Users, AreAddedFoundAndUniqueWithoutCase) {
   EXPECT_TRUE(must(community->find_user_by_email("Ada@Example.org")));
   EXPECT_FALSE(must(community->find_user("bob")));
 
-  auto taken =
-      community->add_user(NewUser{"Ada", "other@example.org", "h", Role::user});
+  auto taken = community->add_user(NewUser{"Ada", "other@example.org", "h", Role::user});
   ASSERT_FALSE(taken);
   EXPECT_EQ(taken.error().message, "name: 'Ada' is already taken");
-  taken =
-      community->add_user(NewUser{"other", "ADA@example.org", "h", Role::user});
+  taken = community->add_user(NewUser{"other", "ADA@example.org", "h", Role::user});
   ASSERT_FALSE(taken);
   EXPECT_EQ(taken.error().message, "email: 'ADA@example.org' is already taken");
 }
@@ -139,12 +132,9 @@ TEST_P(Users, ChangeRolePasswordAndAreListedByName) {
 
 TEST_P(Users, SessionsExpireAndEndOnBanAndPasswordChange) {
   const User ada = add("ada");
-  must(community->add_session("hash-1", ada.id, "csrf-1",
-                              now() + std::chrono::hours(1)));
-  must(community->add_session("hash-2", ada.id, "csrf-2",
-                              now() + std::chrono::hours(1)));
-  must(community->add_session("old", ada.id, "csrf-3",
-                              now() - std::chrono::seconds(1)));
+  must(community->add_session("hash-1", ada.id, "csrf-1", now() + std::chrono::hours(1)));
+  must(community->add_session("hash-2", ada.id, "csrf-2", now() + std::chrono::hours(1)));
+  must(community->add_session("old", ada.id, "csrf-3", now() - std::chrono::seconds(1)));
 
   auto session = must(community->find_session("hash-1", now()));
   ASSERT_TRUE(session);
@@ -173,8 +163,7 @@ TEST_P(Votes, ToggleAddsToImportedUpvotes) {
   EXPECT_TRUE(outcome.voted);
   EXPECT_EQ(outcome.upvotes, 11);
   EXPECT_EQ(upvotes("2312.00752"), 11);
-  EXPECT_EQ(must(community->voted_papers(
-                ada.id, {"2312.00752", "2406.05835", "9999.99999"})),
+  EXPECT_EQ(must(community->voted_papers(ada.id, {"2312.00752", "2406.05835", "9999.99999"})),
             std::vector<std::string>{"2312.00752"});
 
   outcome = must(community->toggle_vote(ada.id, "2312.00752v2"));
@@ -190,9 +179,9 @@ TEST_P(Votes, SurviveReimportsWhichMergeAgainstImportedUpvotesOnly) {
   must(community->toggle_vote(bob.id, "2312.00752"));
   EXPECT_EQ(upvotes("2312.00752"), 12);
 
-  upsert(*papers, arxiv_paper("2312.00752", "Mamba", 11)); // imported 10 -> 11
+  upsert(*papers, arxiv_paper("2312.00752", "Mamba", 11));  // imported 10 -> 11
   EXPECT_EQ(upvotes("2312.00752"), 13);
-  upsert(*papers, arxiv_paper("2312.00752", "Mamba", 5)); // never down
+  upsert(*papers, arxiv_paper("2312.00752", "Mamba", 5));  // never down
   EXPECT_EQ(upvotes("2312.00752"), 13);
   must(community->toggle_vote(ada.id, "2312.00752"));
   EXPECT_EQ(upvotes("2312.00752"), 12);
@@ -204,9 +193,8 @@ TEST_P(Votes, RenumberThePaperForTheSearchIndex) {
   must(community->toggle_vote(ada.id, "2406.05835"));
   EXPECT_EQ(must(papers->last_change()), before + 1);
   std::vector<std::string> changed;
-  must(papers->for_each_change(before, before + 1, [&](const Paper &paper) {
-    changed.push_back(paper.arxiv_id);
-  }));
+  must(papers->for_each_change(before, before + 1,
+                               [&](const Paper& paper) { changed.push_back(paper.arxiv_id); }));
   EXPECT_EQ(changed, std::vector<std::string>{"2406.05835"});
   // A later import batch numbers after the vote.
   upsert(*papers, arxiv_paper("2501.00001", "New"));
@@ -215,27 +203,23 @@ TEST_P(Votes, RenumberThePaperForTheSearchIndex) {
 
 TEST_P(Votes, CountExactlyUnderConcurrentToggles) {
   constexpr int kUsers = 16;
-  constexpr int kTogglesEach = 7; // odd: every user ends with a vote
+  constexpr int kTogglesEach = 7;  // odd: every user ends with a vote
   std::vector<int64_t> ids;
-  for (int i = 0; i < kUsers; ++i)
-    ids.push_back(add("user" + std::to_string(i)).id);
+  for (int i = 0; i < kUsers; ++i) ids.push_back(add("user" + std::to_string(i)).id);
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < kUsers; ++i) {
     threads.emplace_back([&, i] {
       for (int k = 0; k < kTogglesEach; ++k) {
-        if (!community->toggle_vote(ids[static_cast<size_t>(i)], "2406.05835"))
-          ++failures;
+        if (!community->toggle_vote(ids[static_cast<size_t>(i)], "2406.05835")) ++failures;
       }
     });
   }
   // Imports keep going meanwhile and never touch the local votes.
   threads.emplace_back([&] {
-    for (int k = 0; k < 5; ++k)
-      upsert(*papers, arxiv_paper("2406.05835", "Another paper", k));
+    for (int k = 0; k < 5; ++k) upsert(*papers, arxiv_paper("2406.05835", "Another paper", k));
   });
-  for (auto &thread : threads)
-    thread.join();
+  for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(upvotes("2406.05835"), 4 + kUsers);
 }
@@ -264,8 +248,7 @@ TEST_P(Votes, FailForUnknownPapersAndLeaveWithRemovedUsers) {
   EXPECT_FALSE(community->toggle_vote(ada.id, "title-0000"));
 
   must(community->toggle_vote(ada.id, "2312.00752"));
-  const Comment comment =
-      must(community->add_comment("2312.00752", ada.id, "Nice"));
+  const Comment comment = must(community->add_comment("2312.00752", ada.id, "Nice"));
   EXPECT_TRUE(must(community->remove_user("ada")));
   EXPECT_FALSE(must(community->remove_user("ada")));
   EXPECT_EQ(upvotes("2312.00752"), 10);
@@ -281,13 +264,11 @@ using Comments = Fixture;
 TEST_P(Comments, AreListedEditedAndRemoved) {
   const User ada = add("ada");
   const User bob = add("bob");
-  const Comment first =
-      must(community->add_comment("2312.00752", ada.id, "**First**"));
+  const Comment first = must(community->add_comment("2312.00752", ada.id, "**First**"));
   EXPECT_EQ(first.paper_id, "2312.00752");
   EXPECT_EQ(first.author_name, "ada");
   EXPECT_FALSE(first.edited_at);
-  const Comment second =
-      must(community->add_comment("2312.00752", bob.id, "Second"));
+  const Comment second = must(community->add_comment("2312.00752", bob.id, "Second"));
   must(community->add_comment("2406.05835", bob.id, "Elsewhere"));
 
   must(community->edit_comment(first.id, "**First**, edited"));
@@ -295,8 +276,7 @@ TEST_P(Comments, AreListedEditedAndRemoved) {
   EXPECT_EQ(edited->body, "**First**, edited");
   EXPECT_TRUE(edited->edited_at);
 
-  must(
-      community->remove_comment(second.id, CommentState::removed_by_moderator));
+  must(community->remove_comment(second.id, CommentState::removed_by_moderator));
   auto listed = must(community->comments_on("2312.00752"));
   ASSERT_EQ(listed.size(), 2u);
   EXPECT_EQ(listed[0].id, first.id);
@@ -304,8 +284,7 @@ TEST_P(Comments, AreListedEditedAndRemoved) {
   EXPECT_EQ(listed[1].body, "") << "a removed comment's text is gone";
   EXPECT_EQ(must(community->comment_count("2312.00752")), 1);
   must(community->edit_comment(second.id, "back"));
-  EXPECT_EQ(must(community->find_comment(second.id))->body, "")
-      << "removed stays removed";
+  EXPECT_EQ(must(community->find_comment(second.id))->body, "") << "removed stays removed";
   EXPECT_FALSE(must(community->find_comment(9999)));
   EXPECT_FALSE(community->add_comment("2501.12345", ada.id, "x"));
 }
@@ -315,36 +294,29 @@ using Collections = Fixture;
 TEST_P(Collections, KeepOrderAndNotes) {
   upsert(*papers, arxiv_paper("2501.00001", "Third"));
   const User ada = add("ada");
-  const Collection reading =
-      must(community->create_collection(ada.id, "Reading", "SSMs", false));
+  const Collection reading = must(community->create_collection(ada.id, "Reading", "SSMs", false));
   EXPECT_EQ(reading.owner_name, "ada");
   EXPECT_FALSE(reading.is_public);
   must(community->put_in_collection(reading.id, "2312.00752", "start here"));
   must(community->put_in_collection(reading.id, "2406.05835", ""));
   must(community->put_in_collection(reading.id, "2501.00001", ""));
-  must(community->put_in_collection(reading.id, "2406.05835",
-                                    "then this")); // note only
+  must(community->put_in_collection(reading.id, "2406.05835", "then this"));  // note only
 
   auto ids = [&] {
     std::vector<std::string> out;
-    for (const auto &item : must(community->collection_items(reading.id)))
+    for (const auto& item : must(community->collection_items(reading.id)))
       out.push_back(item.paper_id);
     return out;
   };
-  EXPECT_EQ(ids(), (std::vector<std::string>{"2312.00752", "2406.05835",
-                                             "2501.00001"}));
+  EXPECT_EQ(ids(), (std::vector<std::string>{"2312.00752", "2406.05835", "2501.00001"}));
   EXPECT_EQ(must(community->collection_items(reading.id))[1].note, "then this");
 
   must(community->move_in_collection(reading.id, "2501.00001", 1));
-  EXPECT_EQ(ids(), (std::vector<std::string>{"2501.00001", "2312.00752",
-                                             "2406.05835"}));
+  EXPECT_EQ(ids(), (std::vector<std::string>{"2501.00001", "2312.00752", "2406.05835"}));
   must(community->move_in_collection(reading.id, "2501.00001", 99));
-  EXPECT_EQ(ids(), (std::vector<std::string>{"2312.00752", "2406.05835",
-                                             "2501.00001"}));
-  EXPECT_TRUE(
-      must(community->remove_from_collection(reading.id, "2312.00752")));
-  EXPECT_FALSE(
-      must(community->remove_from_collection(reading.id, "2312.00752")));
+  EXPECT_EQ(ids(), (std::vector<std::string>{"2312.00752", "2406.05835", "2501.00001"}));
+  EXPECT_TRUE(must(community->remove_from_collection(reading.id, "2312.00752")));
+  EXPECT_FALSE(must(community->remove_from_collection(reading.id, "2312.00752")));
   auto items = must(community->collection_items(reading.id));
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[0].position, 1);
@@ -384,23 +356,19 @@ TEST_P(Submissions, QueueMissingPapersOnce) {
 TEST_P(Submissions, HiddenPapersAreListedUntilShownAgain) {
   must(community->set_paper_hidden("2312.00752", true));
   must(community->set_paper_hidden("2312.00752", true));
-  EXPECT_EQ(must(community->hidden_papers()),
-            std::vector<std::string>{"2312.00752"});
+  EXPECT_EQ(must(community->hidden_papers()), std::vector<std::string>{"2312.00752"});
   must(community->set_paper_hidden("2312.00752", false));
   EXPECT_TRUE(must(community->hidden_papers()).empty());
   EXPECT_FALSE(community->set_paper_hidden("2501.12345", true));
 }
 
-const auto kBackends =
-    ::testing::Values(Backend{"sqlite", false}, Backend{"postgres", true});
-std::string backend_name(const ::testing::TestParamInfo<Backend> &info) {
-  return info.param.name;
-}
+const auto kBackends = ::testing::Values(Backend{"sqlite", false}, Backend{"postgres", true});
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
 INSTANTIATE_TEST_SUITE_P(Backends, Users, kBackends, backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, Votes, kBackends, backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, Comments, kBackends, backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, Collections, kBackends, backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, Submissions, kBackends, backend_name);
 
-} // namespace
-} // namespace paperboy::store
+}  // namespace
+}  // namespace paperboy::store

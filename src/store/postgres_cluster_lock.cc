@@ -86,4 +86,11 @@ Result<std::unique_ptr<ClusterLock>> open_postgres_cluster_lock(std::string_view
   return std::make_unique<PostgresClusterLock>(std::string(url));
 }
 
+bool is_shared_store(std::string_view store_locator) { return pg::is_postgres_url(store_locator); }
+
+Result<std::unique_ptr<ClusterLock>> open_cluster_lock(std::string_view store_locator) {
+  if (is_shared_store(store_locator)) return open_postgres_cluster_lock(store_locator);
+  return make_local_cluster_lock();
+}
+
 }  // namespace paperboy::store

@@ -780,4 +780,11 @@ Result<std::unique_ptr<CommunityStore>> open_postgres_community_store(std::strin
   return std::make_unique<PostgresCommunityStore>(std::string(url));
 }
 
+Result<std::unique_ptr<CommunityStore>> open_community_store(
+    std::string_view locator, const std::filesystem::path& default_sqlite_path) {
+  if (pg::is_postgres_url(locator)) return open_postgres_community_store(locator);
+  return open_sqlite_community_store(locator.empty() ? default_sqlite_path
+                                                     : std::filesystem::path(locator));
+}
+
 }  // namespace paperboy::store

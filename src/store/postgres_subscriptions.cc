@@ -329,4 +329,11 @@ Result<std::unique_ptr<SubscriptionStore>> open_postgres_subscription_store(std:
   return std::make_unique<PostgresSubscriptionStore>(std::string(url));
 }
 
+Result<std::unique_ptr<SubscriptionStore>> open_subscription_store(
+    std::string_view locator, const std::filesystem::path& default_sqlite_path) {
+  if (pg::is_postgres_url(locator)) return open_postgres_subscription_store(locator);
+  return open_sqlite_subscription_store(locator.empty() ? default_sqlite_path
+                                                        : std::filesystem::path(locator));
+}
+
 }  // namespace paperboy::store

@@ -128,4 +128,8 @@ Result<std::unique_ptr<SubscriptionStore>> open_sqlite_subscription_store(
 // when needed. Several processes (nodes) may send from one outbox: claims never overlap.
 Result<std::unique_ptr<SubscriptionStore>> open_postgres_subscription_store(std::string_view url);
 
+// The subscription store beside the papers store a locator names, as open_community_store.
+Result<std::unique_ptr<SubscriptionStore>> open_subscription_store(
+    std::string_view locator, const std::filesystem::path& default_sqlite_path);
+
 }  // namespace paperboy::store
