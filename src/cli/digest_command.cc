@@ -8,6 +8,7 @@
 #include "index/index.h"
 #include "mail/digest.h"
 #include "mail/links.h"
+#include "store/community.h"
 #include "store/store.h"
 #include "store/subscriptions.h"
 
@@ -35,11 +36,42 @@ mail::Mailbox parse_mailbox(const std::string& text) {
   return {name, text.substr(open + 1, close - open - 1)};
 }
 
-std::shared_ptr<const index::Snapshot> keyword_index(const GlobalOptions& global) {
-  if (!std::filesystem::exists(index_path(global) / "MANIFEST")) return nullptr;
-  auto snapshot = index::Snapshot::open(index_path(global));
-  return snapshot ? *snapshot : nullptr;
+}  // namespace
+
+Result<OpenedDigestSources> open_digest_sources(const GlobalOptions& global) {
+  OpenedDigestSources opened;
+  if (std::filesystem::exists(index_path(global) / "MANIFEST")) {
+    if (auto snapshot = index::Snapshot::open(index_path(global))) {
+      opened.sources.keyword_index = *snapshot;
+    }
+  }
+  if (!vector::VectorIndex::current_generation(vectors_path(global)).empty()) {
+    auto semantic = hybrid::open_semantic(vectors_path(global));
+    if (!semantic) return std::unexpected(semantic.error());
+    opened.sources.semantic = std::make_shared<const hybrid::SemanticIndex>(std::move(*semantic));
+  }
+  auto community = store::open_sqlite_community_store(store_path(global));
+  if (!community) return std::unexpected(community.error());
+  opened.community = std::move(*community);
+  opened.sources.community = opened.community.get();
+  return opened;
 }
+
+OpenedDigestSources digest_sources_beside(const std::filesystem::path& index_dir,
+                                          std::shared_ptr<const index::Snapshot> keyword_index) {
+  GlobalOptions global;
+  global.data_dir = index_dir.parent_path();
+  auto opened = open_digest_sources(global);
+  if (!opened) {
+    std::fprintf(stderr, "paperboy serve: digests without vectors and accounts: %s\n",
+                 opened.error().message.c_str());
+    opened = OpenedDigestSources{};
+  }
+  opened->sources.keyword_index = std::move(keyword_index);
+  return std::move(*opened);
+}
+
+namespace {
 
 nlohmann::json to_json(const store::Subscription& s) {
   return {{"id", s.id},
@@ -52,6 +84,7 @@ nlohmann::json to_json(const store::Subscription& s) {
           {"categories", s.topics.categories},
           {"queries", s.topics.queries},
           {"authors", s.topics.authors},
+          {"like_my_papers", s.topics.like_my_papers},
           {"max_papers", s.max_papers},
           {"include_trending", s.include_trending},
           {"covered_through", s.covered_through},
@@ -125,6 +158,8 @@ DigestCommands::DigestCommands(CLI::App& app) {
   subscribe_->add_option("--category", categories_, "arXiv category or archive (repeatable)");
   subscribe_->add_option("--author", authors_, "Author name (repeatable)");
   subscribe_->add_option("--query", queries_, "Saved search (repeatable)");
+  subscribe_->add_flag("--like-my-papers", like_my_papers_,
+                       "Papers like the upvotes and collections of the account with this email");
   subscribe_->add_option("--max", max_papers_, "Papers per digest")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
@@ -171,7 +206,7 @@ int DigestCommands::run(const GlobalOptions& global) {
     request.frequency = weekly_ ? store::DigestFrequency::weekly : store::DigestFrequency::daily;
     request.time_zone = time_zone_;
     request.send_hour = hour_;
-    request.topics = {categories_, queries_, authors_};
+    request.topics = {categories_, queries_, authors_, like_my_papers_};
     request.max_papers = max_papers_;
     request.include_trending = trending_;
     auto stored = mail::subscribe(subs, request, *settings, now());
@@ -215,7 +250,9 @@ int DigestCommands::run(const GlobalOptions& global) {
     }
     auto papers = store::open_sqlite_store(store_path(global));
     if (!papers) return report(papers.error(), command);
-    mail::DigestBuilder builder(**papers, keyword_index(global), now());
+    auto sources = open_digest_sources(global);
+    if (!sources) return report(sources.error(), command);
+    mail::DigestBuilder builder(**papers, sources->sources, now());
     std::string period = store::frequency_name((*found)->frequency);
     auto digest = builder.build(**found, period + " preview");
     if (!digest) return report(digest.error(), command);
@@ -271,7 +308,9 @@ int DigestCommands::run(const GlobalOptions& global) {
   if (!papers) return report(papers.error(), command);
   auto smtp = mail::SmtpClient::create(settings->smtp);
   if (!smtp) return report(smtp.error(), command);
-  auto run = mail::run_digest_job(**papers, subs, keyword_index(global), **smtp, *settings, now());
+  auto sources = open_digest_sources(global);
+  if (!sources) return report(sources.error(), command);
+  auto run = mail::run_digest_job(**papers, subs, sources->sources, **smtp, *settings, now());
   if (!run) return report(run.error(), command);
   const mail::QueueReport& queued = run->queued;
   const mail::DeliveryTotals& delivered = run->delivered;

@@ -16,6 +16,20 @@ void add_mail_options(CLI::App& app, MailOptions& options);
 // The settings for the mail component, with the instance secret from the data folder.
 Result<mail::MailSettings> mail_settings(const GlobalOptions& global, const MailOptions& options);
 
+// What digests draw on besides the papers, opened from the data folder: the search index and
+// the vectors when present, and the accounts for "papers like my upvotes". `community` owns
+// the store sources.community points to.
+struct OpenedDigestSources {
+  std::unique_ptr<store::CommunityStore> community;
+  mail::DigestSources sources;
+};
+Result<OpenedDigestSources> open_digest_sources(const GlobalOptions& global);
+// For the scheduler of `serve`, which knows the index folder: the same beside it, with
+// `keyword_index` as the index; when the rest cannot be opened it says so on stderr and goes
+// on with the index alone.
+OpenedDigestSources digest_sources_beside(const std::filesystem::path& index_dir,
+                                          std::shared_ptr<const index::Snapshot> keyword_index);
+
 class DigestCommands {
  public:
   explicit DigestCommands(CLI::App& app);
@@ -40,6 +54,7 @@ class DigestCommands {
   std::vector<std::string> categories_;
   std::vector<std::string> authors_;
   std::vector<std::string> queries_;
+  bool like_my_papers_ = false;
   int max_papers_ = 10;
   bool trending_ = true;
   bool confirmed_ = false;

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/digest_command.h"
+#include "cli/recommend_command.h"
 #include "cli/user_command.h"
 #include "cli/vector_sync.h"
 
@@ -191,6 +192,7 @@ int main(int argc, char** argv) {
   DigestCommands digest(app);
 
   UserCommands user(app);
+  RecommendCommand recommend(app);
 
   EncodeOptions encode_options;
   auto* encode = app.add_subcommand(
@@ -232,6 +234,7 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return run_serve(global, serve_options);
   if (index_rebuild->parsed()) return run_index_rebuild(global);
   if (user.parsed()) return user.run(global);
+  if (recommend.parsed()) return recommend.run(global);
   if (search->parsed()) {
     for (const std::string& word : query_words)
       search_options.query += (search_options.query.empty() ? "" : " ") + word;

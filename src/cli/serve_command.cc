@@ -58,7 +58,7 @@ class DigestScheduler {
     }
     auto run = smtp
                    ? mail::run_digest_job(
-                         papers, subscriptions, snapshot, **smtp, settings,
+                         papers, subscriptions, digest_sources_beside(index_dir, snapshot).sources, **smtp, settings,
                          std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()))
                    : Result<mail::DigestRun>(std::unexpected(smtp.error()));
     if (!run) {

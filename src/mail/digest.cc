@@ -10,6 +10,7 @@
 #include "core/escape.h"
 #include "feed/feed.h"
 #include "mail/links.h"
+#include "recommend/recommend.h"
 #include "search/search.h"
 
 namespace paperboy::mail {
@@ -21,6 +22,9 @@ using std::chrono::sys_seconds;
 
 constexpr size_t kTrendingInDigest = 5;
 constexpr size_t kSavedSearchDepth = 1000;
+// A paper is about a saved search when its vector is as near the query's as the query's
+// kSemanticDepth-th nearest paper in the whole store.
+constexpr size_t kSemanticDepth = 20;
 constexpr size_t kExcerptCharacters = 280;
 constexpr std::chrono::days kUnsubscribeLinkLifetime{3650};
 
@@ -252,9 +256,8 @@ Result<std::optional<std::string>> due_period(const store::Subscription& subscri
                                                 static_cast<unsigned>(week.weeknum())));
 }
 
-DigestBuilder::DigestBuilder(store::Store& papers,
-                             std::shared_ptr<const index::Snapshot> keyword_index, sys_seconds now)
-    : papers_(papers), keyword_index_(std::move(keyword_index)), now_(now) {}
+DigestBuilder::DigestBuilder(store::Store& papers, DigestSources sources, sys_seconds now)
+    : papers_(papers), sources_(std::move(sources)), now_(now) {}
 
 Result<const std::vector<Paper>*> DigestBuilder::papers_between(const std::string& first_day,
                                                                 const std::string& last_day) {
@@ -275,16 +278,50 @@ Result<const std::set<std::string>*> DigestBuilder::search_matches(const std::st
   auto found = search_matches_.find(query);
   if (found != search_matches_.end()) return &found->second;
   std::set<std::string> ids;
-  if (keyword_index_ != nullptr) {
+  if (sources_.keyword_index != nullptr) {
     search::SearchOptions options;
     options.limit = kSavedSearchDepth;
-    auto results = search::search(*keyword_index_, query, options);
+    auto results = search::search(*sources_.keyword_index, query, options);
     if (!results) return std::unexpected(results.error());
     for (const search::Hit& hit : results->hits) {
       if (hit.matched_all) ids.insert(hit.paper_id);
     }
   }
   return &search_matches_.emplace(query, std::move(ids)).first->second;
+}
+
+const std::optional<std::pair<std::vector<float>, float>>& DigestBuilder::semantic_match(
+    const std::string& query) {
+  auto found = semantic_matches_.find(query);
+  if (found != semantic_matches_.end()) return found->second;
+  std::optional<std::pair<std::vector<float>, float>> match;
+  if (sources_.semantic != nullptr) {
+    std::vector<float> vector = sources_.semantic->embedder->embed(hybrid::semantic_text(query));
+    auto nearest = sources_.semantic->vectors->search(vector, kSemanticDepth);
+    bool known = std::any_of(vector.begin(), vector.end(), [](float x) { return x != 0; });
+    if (known && !nearest.empty()) match.emplace(std::move(vector), nearest.back().similarity);
+  }
+  return semantic_matches_.emplace(query, std::move(match)).first->second;
+}
+
+Result<std::map<std::string, std::string>> DigestBuilder::liked_matches(
+    const store::Subscription& subscription, const std::vector<Paper>& candidates,
+    const std::string& first_day) {
+  std::map<std::string, std::string> reasons;
+  if (!subscription.topics.like_my_papers || sources_.community == nullptr) return reasons;
+  auto user = sources_.community->find_user_by_email(subscription.email);
+  if (!user) return std::unexpected(user.error());
+  if (!*user) return reasons;
+  auto likes = recommend::likes_of(*sources_.community, (*user)->id);
+  if (!likes) return std::unexpected(likes.error());
+  recommend::Options options;
+  options.limit = static_cast<size_t>(subscription.max_papers);
+  recommend::Recommender recommender(papers_, sources_.semantic);
+  auto training = recommender.training(*likes, first_day, options);
+  if (!training) return std::unexpected(training.error());
+  for (recommend::Recommendation& pick : recommender.rank(*training, candidates, options))
+    reasons.emplace(paper_id(pick.paper), std::move(pick.reason));
+  return reasons;
 }
 
 Result<std::optional<Digest>> DigestBuilder::build(const store::Subscription& subscription,
@@ -311,13 +348,28 @@ Result<std::optional<Digest>> DigestBuilder::build(const store::Subscription& su
   auto candidates = papers_between(digest.first_day, digest.last_day);
   if (!candidates) return std::unexpected(candidates.error());
   const store::Topics& topics = subscription.topics;
-  bool any_topic = !topics.categories.empty() || !topics.queries.empty() || !topics.authors.empty();
+  bool any_topic = !topics.categories.empty() || !topics.queries.empty() ||
+                   !topics.authors.empty() || topics.like_my_papers;
   std::vector<const std::set<std::string>*> query_matches;
+  std::vector<const std::optional<std::pair<std::vector<float>, float>>*> query_vectors;
   for (const std::string& query : topics.queries) {
     auto matches = search_matches(query);
     if (!matches) return std::unexpected(matches.error());
     query_matches.push_back(*matches);
+    query_vectors.push_back(&semantic_match(query));
   }
+  auto liked = liked_matches(subscription, **candidates, digest.first_day);
+  if (!liked) return std::unexpected(liked.error());
+  // How near a paper lies to a saved search, by the vectors.
+  auto about = [&](const Paper& paper, size_t query) {
+    const auto& match = *query_vectors[query];
+    if (!match) return false;
+    auto vector = sources_.semantic->vectors->vector_of(paper_id(paper));
+    if (!vector || vector->size() != match->first.size()) return false;
+    float similarity = 0;
+    for (size_t i = 0; i < vector->size(); ++i) similarity += (*vector)[i] * match->first[i];
+    return similarity >= match->second;
+  };
   for (const Paper& paper : **candidates) {
     if (digest.papers.size() >= static_cast<size_t>(subscription.max_papers)) break;
     std::string reason;
@@ -336,7 +388,13 @@ Result<std::optional<Digest>> DigestBuilder::build(const store::Subscription& su
       for (size_t i = 0; reason.empty() && i < query_matches.size(); ++i) {
         if (query_matches[i]->contains(paper_id(paper))) {
           reason = "matches \"" + topics.queries[i] + "\"";
+        } else if (about(paper, i)) {
+          reason = "about \"" + topics.queries[i] + "\"";
         }
+      }
+      if (reason.empty()) {
+        if (auto found = liked->find(paper_id(paper)); found != liked->end())
+          reason = found->second;
       }
     }
     if (!reason.empty()) digest.papers.push_back({paper, std::move(reason)});
@@ -484,9 +542,9 @@ Result<DeliveryTotals> deliver_outbox(store::SubscriptionStore& subscriptions, S
 }
 
 Result<DigestRun> run_digest_job(store::Store& papers, store::SubscriptionStore& subscriptions,
-                                 std::shared_ptr<const index::Snapshot> keyword_index,
-                                 SmtpClient& smtp, const MailSettings& settings, sys_seconds now) {
-  DigestBuilder builder(papers, std::move(keyword_index), now);
+                                 DigestSources sources, SmtpClient& smtp,
+                                 const MailSettings& settings, sys_seconds now) {
+  DigestBuilder builder(papers, std::move(sources), now);
   auto queued = queue_due_digests(subscriptions, builder, settings, now);
   if (!queued) return std::unexpected(queued.error());
   auto delivered = deliver_outbox(subscriptions, smtp, settings, now);

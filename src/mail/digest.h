@@ -18,9 +18,11 @@
 
 #include "core/paper.h"
 #include "core/result.h"
+#include "hybrid/hybrid.h"
 #include "index/index.h"
 #include "mail/message.h"
 #include "mail/smtp.h"
+#include "store/community.h"
 #include "store/store.h"
 #include "store/subscriptions.h"
 
@@ -77,17 +79,28 @@ struct Digest {
   std::vector<Paper> trending;
 };
 
+// What digests draw on besides the feed. Each part may be missing, and topics needing it then
+// match less: saved searches nothing without the keyword index, and by their words only without
+// vectors; "papers like my upvotes" nothing without the community store.
+struct DigestSources {
+  std::shared_ptr<const index::Snapshot> keyword_index = nullptr;
+  // Saved searches also match papers whose vector lies as near the query's as its 20 nearest
+  // papers in the whole store; recommendations use the vectors as features.
+  std::shared_ptr<const hybrid::SemanticIndex> semantic = nullptr;
+  // Finds the account whose email is the subscriber's, for "papers like my upvotes".
+  store::CommunityStore* community = nullptr;
+};
+
 // Chooses digest papers for many subscribers, computing once what they share: the feed days'
 // papers, each saved search's results and the trending list.
 class DigestBuilder {
  public:
-  // `keyword_index` may be null: saved searches then match nothing.
-  DigestBuilder(store::Store& papers, std::shared_ptr<const index::Snapshot> keyword_index,
-                std::chrono::sys_seconds now);
+  DigestBuilder(store::Store& papers, DigestSources sources, std::chrono::sys_seconds now);
 
   // The papers that entered the feed after the subscriber's last digest (at most a week back)
   // and match their topics (all of them when they chose none), most upvoted first; nullopt
-  // when none did.
+  // when none did. "Papers like my upvotes" contributes the recommender's best max_papers of
+  // those days.
   Result<std::optional<Digest>> build(const store::Subscription& subscription,
                                       const std::string& period);
 
@@ -95,13 +108,22 @@ class DigestBuilder {
   Result<const std::vector<Paper>*> papers_between(const std::string& first_day,
                                                    const std::string& last_day);
   Result<const std::set<std::string>*> search_matches(const std::string& query);
+  // The query's vector and the similarity a paper needs to count as about it; nullopt without
+  // vectors or when the query holds no word the embedder knows.
+  const std::optional<std::pair<std::vector<float>, float>>& semantic_match(
+      const std::string& query);
+  // The window's papers recommended from the likes of the subscriber's account, with reasons.
+  Result<std::map<std::string, std::string>> liked_matches(
+      const store::Subscription& subscription, const std::vector<Paper>& candidates,
+      const std::string& first_day);
 
   store::Store& papers_;
-  std::shared_ptr<const index::Snapshot> keyword_index_;
+  DigestSources sources_;
   std::chrono::sys_seconds now_;
   std::optional<std::string> latest_day_;
   std::map<std::pair<std::string, std::string>, std::vector<Paper>> papers_between_;
   std::map<std::string, std::set<std::string>> search_matches_;
+  std::map<std::string, std::optional<std::pair<std::vector<float>, float>>> semantic_matches_;
   std::optional<std::vector<Paper>> trending_;
 };
 
@@ -142,8 +164,7 @@ struct DigestRun {
 // One round of the digest job, as `paperboy digest send` and the server's scheduler run it:
 // queue every due digest, then deliver the outbox.
 Result<DigestRun> run_digest_job(store::Store& papers, store::SubscriptionStore& subscriptions,
-                                 std::shared_ptr<const index::Snapshot> keyword_index,
-                                 SmtpClient& smtp, const MailSettings& settings,
-                                 std::chrono::sys_seconds now);
+                                 DigestSources sources, SmtpClient& smtp,
+                                 const MailSettings& settings, std::chrono::sys_seconds now);
 
 }  // namespace paperboy::mail

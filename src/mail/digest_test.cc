@@ -108,7 +108,7 @@ class DigestTest : public ::testing::Test {
   }
 
   QueueReport queue(sys_seconds now) {
-    DigestBuilder builder(*papers_, snapshot_, now);
+    DigestBuilder builder(*papers_, {.keyword_index = snapshot_}, now);
     auto report = queue_due_digests(*subscriptions_, builder, settings_, now);
     EXPECT_TRUE(report) << report.error().message;
     return report.value_or(QueueReport{});
@@ -323,6 +323,44 @@ TEST_F(DigestTest, RefusesMalformedAddressesHeaderInjectionAndUnknownTimeZones) 
 
   EXPECT_FALSE(*subscriptions_->find_subscription("eve@example.com"));
   EXPECT_EQ(deliver(kNow).sent, 0u);
+}
+
+TEST_F(DigestTest, PapersLikeMyUpvotesComeFromTheAccountWithTheSubscribersEmail) {
+  auto community = store::open_sqlite_community_store(dir_ / "papers.db");
+  ASSERT_TRUE(community) << community.error().message;
+  auto ada = (*community)->add_user({"ada", "ada@example.org", "x", store::Role::user});
+  ASSERT_TRUE(ada) << ada.error().message;
+  ASSERT_TRUE((*community)->toggle_vote(ada->id, "2307.08621"));  // Retentive Network
+
+  store::Topics likes;
+  likes.like_my_papers = true;
+  Subscription ada_digest = active("ada@example.org", "UTC", 7, likes);
+  ada_digest.max_papers = 1;
+  auto stored = subscriptions_->find_subscription("ada@example.org");
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_TRUE((*stored)->topics.like_my_papers);
+  EXPECT_TRUE((*stored)->topics.categories.empty());
+
+  DigestBuilder builder(*papers_, {.keyword_index = snapshot_, .community = community->get()},
+                        kNow);
+  auto digest = builder.build(ada_digest, "daily 2026-11-28");
+  ASSERT_TRUE(digest) << digest.error().message;
+  ASSERT_TRUE(*digest);
+  ASSERT_EQ((*digest)->papers.size(), 1u);
+  EXPECT_EQ((*digest)->papers[0].paper.feed_day, "2026-11-27");
+  EXPECT_EQ((*digest)->papers[0].reason,
+            "like «Retentive Network: A Successor to Transformer» that you upvoted");
+
+  // No account has this address: the topic matches nothing, so no digest is due.
+  Subscription stranger = active("stranger@example.org", "UTC", 7, likes);
+  auto none = builder.build(stranger, "daily 2026-11-28");
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_FALSE(*none);
+  // Without the community store, neither.
+  DigestBuilder without(*papers_, {.keyword_index = snapshot_}, kNow);
+  auto neither = without.build(ada_digest, "daily 2026-11-28");
+  ASSERT_TRUE(neither) << neither.error().message;
+  EXPECT_FALSE(*neither);
 }
 
 TEST_F(DigestTest, ABouncingAddressIsRecordedAndPausedAfterRepeatedBounces) {

@@ -88,9 +88,11 @@ using sqlite::Transaction;
 using std::chrono::sys_seconds;
 
 std::string topics_json(const Topics& topics) {
-  return nlohmann::json{
-      {"categories", topics.categories}, {"queries", topics.queries}, {"authors", topics.authors}}
-      .dump();
+  nlohmann::json json{
+      {"categories", topics.categories}, {"queries", topics.queries}, {"authors", topics.authors}};
+  // Written only when set, so subscriptions without it keep the text they always had.
+  if (topics.like_my_papers) json["like_my_papers"] = true;
+  return json.dump();
 }
 
 Topics parse_topics(const std::string& text) {
@@ -106,6 +108,7 @@ Topics parse_topics(const std::string& text) {
   list("categories", topics.categories);
   list("queries", topics.queries);
   list("authors", topics.authors);
+  topics.like_my_papers = json.value("like_my_papers", false) == true;
   return topics;
 }
 

@@ -36,6 +36,9 @@ struct Topics {
   std::vector<std::string> categories;  // "cs.CL", or an archive "cs"
   std::vector<std::string> queries;     // saved searches, in the search query language
   std::vector<std::string> authors;     // names as they appear on papers
+  // Papers like the upvotes and collections of the account with the subscriber's email
+  // (src/recommend).
+  bool like_my_papers = false;
   bool operator==(const Topics&) const = default;
 };
 
