@@ -1338,6 +1338,10 @@ bool CommunityRoutes::visible(const Request& request, const Paper& paper) {
   return impl_->visitor(request).moderator();
 }
 
+std::optional<store::User> CommunityRoutes::signed_in(const Request& request) {
+  return impl_->visitor(request).user;
+}
+
 void CommunityRoutes::drop_hidden(std::vector<Paper>& papers) {
   std::shared_lock lock(impl_->hidden_mutex);
   if (impl_->hidden_ids.empty()) return;

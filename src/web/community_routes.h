@@ -49,6 +49,8 @@ class CommunityRoutes {
   bool visible(const httplib::Request& request, const Paper& paper);
   // Drops the papers moderators have hidden from a list.
   void drop_hidden(std::vector<Paper>& papers);
+  // The signed-in user behind the request (session cookie or API token), if any.
+  std::optional<store::User> signed_in(const httplib::Request& request);
 
  private:
   struct Impl;

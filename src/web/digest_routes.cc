@@ -63,6 +63,8 @@ Result<store::Subscription> request_from(const std::function<std::string(const c
   s.topics.categories = split_list(field("categories"), ", ");
   s.topics.authors = split_list(field("authors"), ",\n");
   s.topics.queries = split_list(field("queries"), "\n");
+  const std::string like = field("like_my_papers");
+  s.topics.like_my_papers = like == "on" || like == "1" || like == "true";
   s.include_trending = field("include_trending") != "0" && field("include_trending") != "false";
   return s;
 }
@@ -88,6 +90,8 @@ get one mail to confirm the address first; every digest has a one-click unsubscr
 <label>Authors <input type="text" name="authors" placeholder="Albert Gu, Tri Dao"></label>
 <label>Saved searches (one per line) <textarea name="queries" rows="3"
 placeholder="&quot;state space&quot; model"></textarea></label>
+<label><input type="checkbox" name="like_my_papers"> Papers like my upvotes and collections
+(for the account with this email)</label>
 <label>Papers per digest <input type="number" name="max_papers" min="1" max="100" value="10"></label>
 <button type="submit">Subscribe</button>
 </form>)html";

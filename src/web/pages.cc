@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <kainjow/mustache.hpp>
 #include <map>
+#include <tuple>
 
 #include "core/date.h"
 #include "web/assets.h"
@@ -273,6 +274,7 @@ std::string in_layout(std::string_view layout, const std::string& title, const s
     keep("category", search->category);
     keep("year", search->year);
     if (search->sort != search::Sort::kRelevance) keep("sort", search_sort_name(search->sort));
+    keep("mode", search->mode);
     if (!fields.is_empty_list()) data.set("search_fields", fields);
   }
   data.set("content", content);
@@ -437,6 +439,7 @@ std::string search_path(const SearchView& view) {
   if (!view.year.empty()) query += "&year=" + url_encode(view.year);
   if (view.sort != search::Sort::kRelevance)
     query += std::string("&sort=") + search_sort_name(view.sort);
+  if (!view.mode.empty()) query += "&mode=" + url_encode(view.mode);
   if (view.page > 1) query += "&page=" + std::to_string(view.page);
   return "/search?" + query;
 }
@@ -523,6 +526,24 @@ std::string Pages::search(const SearchView& view) const {
     sorts.push_back(option);
   }
   data.set("sorts", sorts);
+
+  // Hybrid is the default; without vectors it runs as keyword search and a note says so.
+  mustache::data modes{mustache::data::type::list};
+  for (auto [mode, label, hint] :
+       {std::tuple{"hybrid", "Hybrid", "Words and meaning together"},
+        std::tuple{"keyword", "Keyword", "The words as typed"},
+        std::tuple{"semantic", "Semantic", "By meaning, even without shared words"}}) {
+    SearchView target = view;
+    target.mode = mode;
+    target.page = 1;
+    mustache::data option;
+    option.set("label", label);
+    option.set("hint", hint);
+    option.set("url", search_path(target));
+    option.set("active", view.mode.empty() ? std::string_view(mode) == "hybrid" : view.mode == mode);
+    modes.push_back(option);
+  }
+  data.set("modes", modes);
 
   mustache::data categories =
       facet_links(view, view.category_facets, &SearchView::category, kCategoryFacets);

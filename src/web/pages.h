@@ -35,6 +35,7 @@ struct SearchView {
   std::string q;  // the words as typed, without the category and year filters
   std::string category;
   std::string year;
+  std::string mode;  // keyword | semantic | hybrid as asked; empty: the default (hybrid)
   search::Sort sort = search::Sort::kRelevance;
   size_t page = 1;  // 1-based
   size_t page_size = 20;

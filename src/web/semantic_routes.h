@@ -28,6 +28,9 @@ class SemanticRoutes {
   // Registers the routes; call before GET /api/papers/(.+), which would take .../related.
   void install(httplib::Server& http);
 
+  // The live vectors and model; null while there are none.
+  std::shared_ptr<const hybrid::SemanticIndex> current() { return live_.current(); }
+
   // The paper page's "Related papers" list; empty when the paper has no vector.
   std::string related_section(const Paper& paper);
 

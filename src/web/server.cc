@@ -28,6 +28,7 @@
 #include "web/metrics.h"
 #include "web/pages.h"
 #include "web/periods.h"
+#include "web/recommend_routes.h"
 #include "web/semantic_routes.h"
 
 namespace paperboy::web {
@@ -223,6 +224,7 @@ Result<SearchParams> parse_search_params(const Request& request, bool paged) {
     if (!hybrid::parse_mode(*mode))
       return fail("mode: expected keyword, semantic or hybrid, got '" + *mode + "'");
     params.mode = *mode;
+    view.mode = *mode;
   }
   if (auto sort = query_param(request, "sort"); sort && !sort->empty()) {
     if (*sort == "relevance") {
@@ -316,6 +318,7 @@ struct Server::State {
   std::unique_ptr<SemanticRoutes> semantic;    // null: no vectors folder
   std::unique_ptr<CommunityRoutes> community;  // null: no accounts
   std::unique_ptr<DigestRoutes> digest;        // null: no digests
+  std::unique_ptr<RecommendRoutes> recommend;  // null: no accounts
   HttpServer http;
   RequestMetrics request_metrics;
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -859,6 +862,7 @@ struct Server::State {
       http.finish = [this](const Request& q, Response& r) { community->personalise(q, r); };
     }
     if (semantic) semantic->install(http);  // before GET /api/papers/(.+) takes .../related
+    if (recommend) recommend->install(http);
     if (digest) digest->install(http);
     http.Get("/", [this](const Request& q, Response& r) { home(q, r); });
     http.Get(R"(/date/([^/]+))",
@@ -950,6 +954,19 @@ Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOption
     auto routes = CommunityRoutes::create(s.store, *s.options.community, s.pages);
     if (!routes) return fail(routes.error().message);
     s.community = std::move(*routes);
+  }
+  if (s.community) {
+    s.recommend = std::make_unique<RecommendRoutes>(
+        s.store, *s.options.community, *s.community, s.pages,
+        [&s]() -> std::shared_ptr<const hybrid::SemanticIndex> {
+          return s.semantic ? s.semantic->current() : nullptr;
+        },
+        [&s]() -> std::shared_ptr<const index::Snapshot> {
+          if (!s.index) return nullptr;
+          auto snapshot = s.index->current();
+          return snapshot ? *snapshot : nullptr;
+        },
+        s.options.subscriptions, s.options.mail);
   }
   if (s.options.subscriptions) {
     s.digest = std::make_unique<DigestRoutes>(*s.options.subscriptions, s.options.mail, s.pages);
