@@ -188,6 +188,12 @@ class CommunityStore {
   // The sync job calls this once it has stored the paper.
   virtual Result<void> fetched(std::string_view arxiv_id) = 0;
 
+  // Visits, for the "new" badges of papers that came since a user's last visit: records that
+  // the user is active at `now` and returns when their previous visit ended. A visit lasts
+  // while requests come less than `gap` apart. nullopt on a user's first visit (nothing is new).
+  virtual Result<std::optional<std::chrono::sys_seconds>> record_visit(
+      int64_t user_id, std::chrono::sys_seconds now, std::chrono::seconds gap) = 0;
+
   // Moderation: hidden papers are left out of feeds and lists.
   virtual Result<void> set_paper_hidden(std::string_view paper_id, bool hidden) = 0;
   virtual Result<std::vector<std::string>> hidden_papers() = 0;

@@ -155,6 +155,27 @@ TEST_P(Users, SessionsExpireAndEndOnBanAndPasswordChange) {
   EXPECT_TRUE(must(community->user_by_id(ada.id))->banned);
 }
 
+TEST_P(Users, VisitsEndAfterAPauseAndReportWhenThePreviousOneEnded) {
+  const User ada = add("ada");
+  const User bob = add("bob");
+  const sys_seconds start = now();
+  constexpr auto gap = std::chrono::minutes(30);
+  EXPECT_EQ(must(community->record_visit(ada.id, start, gap)), std::nullopt) << "first visit";
+  EXPECT_EQ(must(community->record_visit(ada.id, start + std::chrono::minutes(20), gap)),
+            std::nullopt)
+      << "the same visit";
+  // Forty minutes of quiet: a new visit, after the one that ended at +20 minutes.
+  const sys_seconds second = start + std::chrono::minutes(60);
+  EXPECT_EQ(must(community->record_visit(ada.id, second, gap)),
+            start + std::chrono::minutes(20));
+  EXPECT_EQ(must(community->record_visit(ada.id, second + std::chrono::minutes(5), gap)),
+            start + std::chrono::minutes(20))
+      << "still the second visit";
+  EXPECT_EQ(must(community->record_visit(ada.id, second + std::chrono::hours(2), gap)),
+            second + std::chrono::minutes(5));
+  EXPECT_EQ(must(community->record_visit(bob.id, second, gap)), std::nullopt) << "per user";
+}
+
 using Votes = Fixture;
 
 TEST_P(Votes, ToggleAddsToImportedUpvotes) {

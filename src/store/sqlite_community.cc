@@ -757,6 +757,25 @@ class SqliteCommunityStore final : public CommunityStore {
     }
   }
 
+  Result<std::optional<std::chrono::sys_seconds>> record_visit(int64_t user_id,
+                                                               std::chrono::sys_seconds now,
+                                                               std::chrono::seconds gap) override {
+    std::lock_guard lock(writer_->mutex());
+    // SET expressions read the row as it was, so seen_before takes the old last_seen.
+    auto query = Query::run(*writer_,
+                            "INSERT INTO user_visits (user_id, last_seen, seen_before) "
+                            "VALUES (?1, ?2, NULL) ON CONFLICT (user_id) DO UPDATE SET "
+                            "seen_before = CASE WHEN ?2 - last_seen >= ?3 THEN last_seen "
+                            "ELSE seen_before END, last_seen = max(last_seen, ?2) "
+                            "RETURNING seen_before",
+                            user_id, seconds(now), static_cast<int64_t>(gap.count()));
+    if (!query) return std::unexpected(query.error());
+    auto row = query->step("record_visit");
+    if (!row) return std::unexpected(row.error());
+    if (!*row || query->is_null(0)) return std::optional<std::chrono::sys_seconds>();
+    return std::optional(instant(query->integer(0)));
+  }
+
  private:
   template <class... Values>
   static Result<void> run(Connection& connection, const char* text, std::string_view what,
@@ -836,6 +855,14 @@ Result<std::unique_ptr<CommunityStore>> open_sqlite_community_store(
   if (auto papers = open_sqlite_store(path); !papers) return std::unexpected(papers.error());
   auto writer = Connection::open(path.string(), /*read_only=*/false);
   if (!writer) return std::unexpected(writer.error());
+  // Visit times are a cache of activity, not records worth a schema version: made on first use.
+  if (auto made =
+          (*writer)->exec("CREATE TABLE IF NOT EXISTS user_visits ("
+                          "user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE, "
+                          "last_seen INTEGER NOT NULL, seen_before INTEGER)",
+                          "creating user_visits");
+      !made)
+    return std::unexpected(made.error());
   auto reader = Connection::open(path.string(), /*read_only=*/true);
   if (!reader) return std::unexpected(reader.error());
   return std::make_unique<SqliteCommunityStore>(std::move(*writer), std::move(*reader));

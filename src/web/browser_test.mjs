@@ -1,7 +1,8 @@
 // The community web app in a real browser: Debian's chromium, headless, driven by
 // playwright-core over `paperboy serve` on a free port with the demo corpus in a temporary data
 // folder. Signs up, signs out and in, upvotes and sees the count change, submits a paper,
-// comments, and keeps a collection.
+// comments, keeps a collection, moves through a list with j/k/o/u, searches as it types, follows
+// an author and a category page, and checks that dark mode changes the colours.
 //
 //   node src/web/browser_test.mjs PAPERBOY_BINARY SOURCE_DIR OUTPUT_DIR [--screenshots DIR]
 //
@@ -135,6 +136,79 @@ try {
   await page.locator(".form-message", { hasText: "queued for fetching" }).waitFor();
   await shot("submit.png");
 
+  step = "keyboard navigation";
+  await page.goto(base + "/");
+  await page.waitForLoadState("networkidle");  // community.js has shown the visitor's votes
+  const focusedIndex = () => page.evaluate(() =>
+    Array.from(document.querySelectorAll("ol.cards > li.card")).indexOf(document.activeElement));
+  await page.keyboard.press("j");
+  assert.equal(await focusedIndex(), 0);
+  await page.keyboard.press("j");
+  assert.equal(await focusedIndex(), 1);
+  const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.equal(ring, "solid", "the card in focus shows a focus ring");
+  await shot("keyboard-focus.png");
+  await page.keyboard.press("k");
+  assert.equal(await focusedIndex(), 0);
+  const card = page.locator("ol.cards > li.card").first();
+  const countBefore = Number(await card.locator(".vote-count").textContent());
+  const pressedBefore = await card.locator("form.vote button").getAttribute("aria-pressed");
+  await page.keyboard.press("u");
+  const expected = pressedBefore === "true" ? countBefore - 1 : countBefore + 1;
+  await page.waitForFunction(
+    (want) => document.querySelector("ol.cards > li.card .vote-count").textContent === String(want),
+    expected);
+  const target = await card.locator(".card-title a").getAttribute("href");
+  await page.keyboard.press("o");
+  await page.waitForURL(base + target);
+
+  step = "instant search";
+  await page.goto(base + "/search");
+  await page.locator("#site-search").pressSequentially("language model", { delay: 20 });
+  await page.locator("#search-results li.card").first().waitFor();
+  assert.match(page.url(), /\/search\?q=language\+model|\/search\?q=language%20model/,
+    "results came without submitting, and the address follows");
+  assert.ok(await page.locator("#search-results li.card").count() > 0);
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("j");
+  assert.equal(await focusedIndex(), 0, "j works on instant results after Escape");
+
+  step = "author and category pages";
+  await page.goto(base + paperHref);
+  const author = page.locator(".author-list a").first();
+  const authorName = await author.textContent();
+  await author.click();
+  await page.waitForURL(/\/authors\//);
+  assert.equal(await page.locator("h1").textContent(), authorName);
+  assert.ok(await page.locator("ol.cards > li.card").count() > 0);
+  assert.equal(await page.locator('link[rel="alternate"][type="application/atom+xml"]').count(), 1);
+  await shot("author.png");
+  await page.goto(base + paperHref);
+  await page.locator(".facts a.cat").first().click();
+  await page.waitForURL(/\/categories\//);
+  assert.ok(await page.locator("ol.cards > li.card").count() > 0);
+  await shot("category.png");
+
+  step = "exclusion words";
+  await page.goto(base + "/");
+  const firstTitle = await page.locator("ol.cards > li.card .card-title a").first().textContent();
+  const word = firstTitle.split(/[^A-Za-z]+/).filter((w) => w.length > 4)[0];
+  await page.getByLabel("Hide papers about").fill(word);
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.waitForURL(/exclude=/);
+  const titles = await page.locator("ol.cards > li.card .card-title a").allTextContents();
+  assert.ok(!titles.includes(firstTitle), `"${firstTitle}" left out for "${word}"`);
+
+  step = "dark mode";
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.goto(base + "/");
+  const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await page.emulateMedia({ colorScheme: "dark" });
+  const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.notEqual(light, dark, "prefers-color-scheme: dark changes the page background");
+  await shot("home-dark.png");
+  await page.emulateMedia({ colorScheme: "light" });
+
   if (docsShots) {
     await page.goto(base + paperHref + "#comments");
     await page.locator("#comments").scrollIntoViewIfNeeded();
@@ -142,7 +216,8 @@ try {
     await page.goto(base + "/admin");
     await shot("admin.png");
   }
-  console.log("browser test passed: sign up, sign in, upvote, comment, collection, submit");
+  console.log("browser test passed: sign up, sign in, upvote, comment, collection, submit, " +
+    "keyboard navigation, instant search, author and category pages, exclusion, dark mode");
 } catch (error) {
   failed = true;
   console.error(`browser test failed at "${step}": ${error.stack || error}`);

@@ -33,6 +33,8 @@ using std::chrono::sys_seconds;
 constexpr const char* kSessionCookie = "paperboy_session";
 constexpr const char* kAnonymousCsrfCookie = "paperboy_csrf";
 constexpr auto kSessionLifetime = std::chrono::days(30);
+// Requests less than this apart are one visit; "new" badges mark papers since the last one.
+constexpr auto kVisitGap = std::chrono::minutes(30);
 constexpr size_t kMaxCommentBytes = 20000;
 constexpr size_t kMaxNoteBytes = 2000;
 constexpr size_t kMaxCollectionNameBytes = 100;
@@ -1212,6 +1214,30 @@ struct CommunityRoutes::Impl {
          at = body.find(kCsrfMarker, at + token.size())) {
       body.replace(at, kCsrfMarker.size(), token);
     }
+    if (who.user && !who.by_api_token) mark_new_papers(*who.user, body);
+  }
+
+  // Turns each card's <!--new:SECONDS--> (when the paper entered the feed) into a "new" badge
+  // when that is after the user's previous visit, and records this visit.
+  void mark_new_papers(const store::User& user, std::string& body) {
+    auto since = community.record_visit(user.id, now(), kVisitGap);
+    if (!since) {
+      spdlog::error("web: recording a visit of {}: {}", user.name, since.error().message);
+      return;
+    }
+    static constexpr std::string_view kMarker = "<!--new:";
+    static constexpr std::string_view kBadge = " <span class=\"badge-new\">new</span>";
+    for (size_t at = body.find(kMarker); at != std::string::npos; at = body.find(kMarker, at)) {
+      const size_t end = body.find("-->", at);
+      if (end == std::string::npos) break;
+      int64_t entered = 0;
+      const char* first = body.data() + at + kMarker.size();
+      const auto parsed = std::from_chars(first, body.data() + end, entered);
+      const bool fresh = parsed.ec == std::errc() && *since &&
+                         sys_seconds{std::chrono::seconds{entered}} > **since;
+      body.replace(at, end + 3 - at, fresh ? kBadge : std::string_view());
+      if (fresh) at += kBadge.size();
+    }
   }
 
   void install(httplib::Server& server) {
@@ -1336,6 +1362,29 @@ std::string CommunityRoutes::paper_section(const Request& request, const Paper& 
 bool CommunityRoutes::visible(const Request& request, const Paper& paper) {
   if (!impl_->is_hidden(paper_id(paper))) return true;
   return impl_->visitor(request).moderator();
+}
+
+bool CommunityRoutes::hidden(std::string_view paper_id) { return impl_->is_hidden(paper_id); }
+
+Result<std::optional<CommunityRoutes::ReadableCollection>> CommunityRoutes::readable_collection(
+    const Request& request, int64_t id) {
+  const Visitor who = impl_->visitor(request);
+  auto found = impl_->community.find_collection(id);
+  if (!found) return std::unexpected(found.error());
+  const bool owner = *found && who.user && (*found)->owner_id == who.user->id;
+  if (!*found || (!(*found)->is_public && !owner)) return std::nullopt;
+  auto items = impl_->items_with_papers(id);
+  if (!items) return std::unexpected(items.error());
+  ReadableCollection readable{std::move(**found), {}};
+  for (auto& [item, paper] : *items) {
+    if (!paper || (!owner && impl_->is_hidden(paper_id(*paper)))) continue;
+    readable.papers.push_back(std::move(*paper));
+  }
+  return readable;
+}
+
+std::optional<store::User> CommunityRoutes::signed_in(const Request& request) {
+  return impl_->visitor(request).user;
 }
 
 std::optional<store::User> CommunityRoutes::signed_in(const Request& request) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/paper.h"
@@ -51,6 +53,20 @@ class CommunityRoutes {
   void drop_hidden(std::vector<Paper>& papers);
   // The signed-in user behind the request (session cookie or API token), if any.
   std::optional<store::User> signed_in(const httplib::Request& request);
+  // The signed-in user behind the request (session cookie or API token), if any.
+  std::optional<store::User> signed_in(const httplib::Request& request);
+  // Whether moderators have hidden the paper (`paper_id` as paper_id() gives it).
+  bool hidden(std::string_view paper_id);
+
+  // A collection with its stored papers in order, when the visitor may read it: public ones
+  // for everyone, private ones for their owner only. Papers hidden by moderators are left out
+  // (except for the owner), as on the collection's page. nullopt: no such collection for them.
+  struct ReadableCollection {
+    store::Collection collection;
+    std::vector<Paper> papers;
+  };
+  Result<std::optional<ReadableCollection>> readable_collection(const httplib::Request& request,
+                                                                int64_t id);
 
  private:
   struct Impl;

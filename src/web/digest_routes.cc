@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/escape.h"
+#include "web/page_routes.h"
 #include "web/pages.h"
 
 namespace paperboy::web {
@@ -102,7 +103,7 @@ DigestRoutes::DigestRoutes(store::SubscriptionStore& subscriptions, mail::MailSe
                            const Pages& pages)
     : subscriptions_(subscriptions), settings_(std::move(settings)), pages_(pages) {}
 
-void DigestRoutes::install(httplib::Server& http) {
+void DigestRoutes::install(PageRoutes& http) {
   auto html = [this](Response& response, int status, const std::string& title,
                      const std::string& content) {
     response.status = status;

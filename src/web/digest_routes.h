@@ -9,20 +9,17 @@
 #include "mail/digest.h"
 #include "store/subscriptions.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace paperboy::web {
 
 class Pages;
+class PageRoutes;
 
 class DigestRoutes {
  public:
   // `pages` supplies the site's layout and must outlive the routes.
   DigestRoutes(store::SubscriptionStore& subscriptions, mail::MailSettings settings,
                const Pages& pages);
-  void install(httplib::Server& http);
+  void install(PageRoutes& http);
 
  private:
   store::SubscriptionStore& subscriptions_;

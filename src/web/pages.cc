@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "core/date.h"
+#include "store/store.h"
 #include "web/assets.h"
 #include "web/periods.h"
 
@@ -93,6 +94,22 @@ std::string readable_date(const std::string& iso) {
   return buffer;
 }
 
+// The card's author names, each linking to the author's page: up to kAuthorsNamedOnCards,
+// else the first two and "et al." (authors_line's rule).
+mustache::data author_links(const Paper& paper) {
+  mustache::data list{mustache::data::type::list};
+  const size_t count = paper.authors.size();
+  const size_t named = count > kAuthorsNamedOnCards ? 2 : count;
+  for (size_t i = 0; i < named; ++i) {
+    mustache::data link;
+    link.set("name", paper.authors[i]);
+    link.set("url", author_path(paper.authors[i]));
+    if (i > 0) link.set("before", i + 1 == count ? " and " : ", ");
+    list.push_back(link);
+  }
+  return list;
+}
+
 // `base` lists a period; categories link to the same period filtered to them.
 // `show_day`: cards in a list that spans several feed days say which day each paper came.
 mustache::data card(const Paper& paper, size_t rank, const std::string& base, bool show_day) {
@@ -100,7 +117,19 @@ mustache::data card(const Paper& paper, size_t rank, const std::string& base, bo
   data.set("rank", std::to_string(rank));
   data.set("url", paper_path(paper));
   data.set("title", paper.title);
-  set_nonempty(data, "authors", authors_line(paper, kAuthorsNamedOnCards));
+  if (paper.authors.empty()) {
+    set_nonempty(data, "authors", authors_line(paper, kAuthorsNamedOnCards));
+  } else {
+    data.set("author_links", author_links(paper));
+    data.set("has_author_links", true);
+    if (paper.authors.size() > kAuthorsNamedOnCards) {
+      data.set("authors_more", " et al. (" + std::to_string(paper.authors.size()) + " authors)");
+    }
+  }
+  // personalise() turns this into a "new" badge for papers that came since the last visit.
+  if (auto entered = store::entered_feed_at(paper)) {
+    data.set("entered", std::to_string(entered->time_since_epoch().count()));
+  }
   data.set("upvotes", std::to_string(paper.upvotes));
   set_nonempty(data, "excerpt",
                excerpt(paper.ai_summary.empty() ? paper.abstract : paper.ai_summary));
@@ -135,12 +164,17 @@ const char* sort_name(feed::SortOrder sort) {
   return "upvotes";
 }
 
-std::string query_string(const std::string& category, feed::SortOrder sort) {
+std::string query_string(const std::string& category, feed::SortOrder sort,
+                         const std::string& exclude) {
   std::string query;
   if (!category.empty()) query += "category=" + url_encode(category);
   if (sort != feed::SortOrder::upvotes) {
     query += (query.empty() ? "" : "&");
     query += std::string("sort=") + sort_name(sort);
+  }
+  if (!exclude.empty()) {
+    query += (query.empty() ? "" : "&");
+    query += "exclude=" + url_encode(exclude);
   }
   return query.empty() ? query : "?" + query;
 }
@@ -156,7 +190,7 @@ sys_days newest_feed_day(const std::vector<Paper>& papers, sys_days fallback) {
 }
 
 mustache::data category_chips(const std::vector<Paper>& papers, const std::string& base,
-                              feed::SortOrder sort) {
+                              feed::SortOrder sort, const std::string& exclude) {
   std::map<std::string, int> counts;
   for (const Paper& paper : papers) {
     for (const std::string& category : paper.categories) ++counts[category];
@@ -170,7 +204,7 @@ mustache::data category_chips(const std::vector<Paper>& papers, const std::strin
     mustache::data chip;
     chip.set("name", name);
     chip.set("count", std::to_string(count));
-    chip.set("url", base + query_string(name, sort));
+    chip.set("url", base + query_string(name, sort, exclude));
     list.push_back(chip);
   }
   return list;
@@ -179,6 +213,12 @@ mustache::data category_chips(const std::vector<Paper>& papers, const std::strin
 }  // namespace
 
 std::string paper_path(const Paper& paper) { return "/papers/" + path_encode(paper_id(paper)); }
+
+std::string author_path(std::string_view name) { return "/authors/" + url_encode(name); }
+
+std::string category_path(std::string_view category) {
+  return "/categories/" + url_encode(category);
+}
 
 std::string authors_line(const Paper& paper, size_t named) {
   if (paper.authors.empty()) {
@@ -242,7 +282,8 @@ Result<Pages> Pages::load() {
       {&pages.error_, "templates/error.mustache"},
       {&pages.empty_, "templates/empty.mustache"},
       {&pages.search_, "templates/search.mustache"},
-      {&pages.result_, "templates/search_result.mustache"}};
+      {&pages.result_, "templates/search_result.mustache"},
+      {&pages.list_, "templates/list.mustache"}};
   for (const auto& [slot, name] : templates) {
     auto text = find_embedded_file(name);
     if (!text) return fail(std::string("web: template ") + name + " is not embedded");
@@ -256,11 +297,24 @@ Result<Pages> Pages::load() {
 
 namespace {
 
+// An RSS and an Atom feed of the page, announced by <link rel="alternate"> for feed readers.
+struct PageFeeds {
+  std::string title;
+  std::string path;   // without ".atom" / ".rss"
+  std::string query;  // "" or "?..."
+};
+
 // On the search page, `search` fills the header's search box and keeps its filters and order.
 std::string in_layout(std::string_view layout, const std::string& title, const std::string& nav,
-                      const std::string& content, const SearchView* search = nullptr) {
+                      const std::string& content, const SearchView* search = nullptr,
+                      const PageFeeds* feeds = nullptr) {
   mustache::data data;
   data.set("title", title);
+  if (feeds) {
+    data.set("feed_title", feeds->title);
+    data.set("atom_url", feeds->path + ".atom" + feeds->query);
+    data.set("rss_url", feeds->path + ".rss" + feeds->query);
+  }
   if (search) {
     set_nonempty(data, "query", search->q);
     mustache::data fields{mustache::data::type::list};
@@ -273,6 +327,7 @@ std::string in_layout(std::string_view layout, const std::string& title, const s
     };
     keep("category", search->category);
     keep("year", search->year);
+    keep("exclude", search->exclude);
     if (search->sort != search::Sort::kRelevance) keep("sort", search_sort_name(search->sort));
     keep("mode", search->mode);
     if (!fields.is_empty_list()) data.set("search_fields", fields);
@@ -287,7 +342,7 @@ std::string in_layout(std::string_view layout, const std::string& title, const s
 std::string Pages::feed(const FeedView& view) const {
   const feed::FeedPage& page = view.page;
   const std::string base = period_path(page.period, view.day);
-  const std::string query = query_string(view.category, view.sort);
+  const std::string query = query_string(view.category, view.sort, view.exclude);
   const std::string card_text(card_);
 
   mustache::data data;
@@ -325,7 +380,7 @@ std::string Pages::feed(const FeedView& view) const {
     option.set("label", sort == feed::SortOrder::date       ? "Newest"
                         : sort == feed::SortOrder::trending ? "Trending"
                                                             : "Most upvoted");
-    option.set("url", base + query_string(view.category, sort));
+    option.set("url", base + query_string(view.category, sort, view.exclude));
     option.set("active", sort == view.sort);
     sorts.push_back(option);
   }
@@ -333,9 +388,10 @@ std::string Pages::feed(const FeedView& view) const {
 
   if (!view.category.empty()) {
     data.set("category", view.category);
-    data.set("clear_category_url", base + query_string({}, view.sort));
+    data.set("clear_category_url", base + query_string({}, view.sort, view.exclude));
+    data.set("category_url", category_path(view.category));
   } else {
-    mustache::data chips = category_chips(page.papers, base, view.sort);
+    mustache::data chips = category_chips(page.papers, base, view.sort, view.exclude);
     if (!chips.is_empty_list()) data.set("category_chips", chips);
   }
 
@@ -346,9 +402,19 @@ std::string Pages::feed(const FeedView& view) const {
   if (!page.papers.empty()) data.set("papers", cards);
   data.set("card", mustache::partial([&card_text] { return card_text; }));
 
+  data.set("path", base);
+  set_nonempty(data, "exclude", view.exclude);
+  if (view.sort != feed::SortOrder::upvotes) data.set("sort", sort_name(view.sort));
+
   const std::string title =
       period_title(page.period, view.day) + (view.category.empty() ? "" : " · " + view.category);
-  return in_layout(layout_, title, "daily", render(feed_, data));
+  const PageFeeds feeds =
+      view.category.empty()
+          ? PageFeeds{"Daily papers", "/feeds/daily", query_string({}, {}, view.exclude)}
+          : PageFeeds{"Daily papers in " + view.category,
+                      "/feeds/category/" + url_encode(view.category),
+                      query_string({}, {}, view.exclude)};
+  return in_layout(layout_, title, "daily", render(feed_, data), nullptr, &feeds);
 }
 
 std::string Pages::empty_feed() const {
@@ -364,7 +430,12 @@ std::string Pages::paper(const Paper& paper, const std::string& community_html) 
   data.set("upvotes", std::to_string(paper.upvotes));
   set_nonempty(data, "abstract", paper.abstract);
   mustache::data authors{mustache::data::type::list};
-  for (const std::string& name : paper.authors) authors.push_back(mustache::data("name", name));
+  for (const std::string& name : paper.authors) {
+    mustache::data author;
+    author.set("name", name);
+    author.set("url", author_path(name));
+    authors.push_back(author);
+  }
   if (!paper.authors.empty()) {
     data.set("authors", authors);
     data.set("has_authors", true);
@@ -384,10 +455,12 @@ std::string Pages::paper(const Paper& paper, const std::string& community_html) 
   for (const std::string& category : paper.categories) {
     mustache::data chip;
     chip.set("name", category);
-    chip.set("url", "/?category=" + url_encode(category));
+    chip.set("url", category_path(category));
     categories.push_back(chip);
   }
   if (!paper.categories.empty()) data.set("categories", categories);
+  data.set("bibtex_url", paper_path(paper) + ".bib");
+  data.set("ris_url", paper_path(paper) + ".ris");
   mustache::data paper_links = links(paper);
   if (!paper_links.is_empty_list()) data.set("links", paper_links);
   if (paper.github_stars > 0) data.set("github_stars", std::to_string(paper.github_stars));
@@ -410,15 +483,19 @@ std::string Pages::paper(const Paper& paper, const std::string& community_html) 
   return in_layout(layout_, paper.title, "paper", render(paper_, data));
 }
 
-std::string Pages::trending(const std::vector<Paper>& papers) const {
+std::string Pages::trending(const std::vector<Paper>& papers, const std::string& exclude) const {
   const std::string card_text(card_);
   mustache::data data;
+  set_nonempty(data, "exclude", exclude);
   mustache::data cards{mustache::data::type::list};
   size_t rank = 0;
   for (const Paper& paper : papers) cards.push_back(card(paper, ++rank, "/", true));
   if (!papers.empty()) data.set("papers", cards);
   data.set("card", mustache::partial([&card_text] { return card_text; }));
-  return in_layout(layout_, "Trending papers", "trending", render(trending_, data));
+  const PageFeeds feeds{"Trending papers", "/feeds/trending",
+                        exclude.empty() ? "" : "?exclude=" + url_encode(exclude)};
+  return in_layout(layout_, "Trending papers", "trending", render(trending_, data), nullptr,
+                   &feeds);
 }
 
 const char* search_sort_name(search::Sort sort) {
@@ -437,6 +514,7 @@ std::string search_path(const SearchView& view) {
   std::string query = "q=" + url_encode(view.q);
   if (!view.category.empty()) query += "&category=" + url_encode(view.category);
   if (!view.year.empty()) query += "&year=" + url_encode(view.year);
+  if (!view.exclude.empty()) query += "&exclude=" + url_encode(view.exclude);
   if (view.sort != search::Sort::kRelevance)
     query += std::string("&sort=") + search_sort_name(view.sort);
   if (!view.mode.empty()) query += "&mode=" + url_encode(view.mode);
@@ -499,6 +577,7 @@ std::string Pages::search(const SearchView& view) const {
   set_nonempty(data, "q", view.q);
   set_nonempty(data, "category", view.category);
   set_nonempty(data, "year", view.year);
+  set_nonempty(data, "exclude", view.exclude);
   set_nonempty(data, "unavailable", view.unavailable);
   const bool asked = !view.q.empty() || !view.category.empty() || !view.year.empty();
   data.set("asked", asked && view.unavailable.empty());
@@ -584,8 +663,48 @@ std::string Pages::search(const SearchView& view) const {
     data.set("page_label", label);
   }
 
+  // Feeds and exports of the same search: its words and filters, on page 1, in its order.
+  SearchView first = view;
+  first.page = 1;
+  const std::string same_search = search_path(first).substr(std::string_view("/search").size());
+  if (asked) {
+    data.set("bibtex_url", "/search.bib" + same_search);
+    data.set("ris_url", "/search.ris" + same_search);
+    data.set("sort_value",
+             view.sort != search::Sort::kRelevance ? search_sort_name(view.sort) : "");
+  }
   std::string title = view.q.empty() ? "Search" : view.q + " · Search";
-  return in_layout(layout_, title, "search", render(search_, data), &view);
+  const PageFeeds feeds{"Search: " + view.q, "/feeds/search", same_search};
+  return in_layout(layout_, title, "search", render(search_, data), &view,
+                   asked ? &feeds : nullptr);
+}
+
+std::string Pages::paper_list(const ListView& view) const {
+  const std::string card_text(card_);
+  mustache::data data;
+  data.set("heading", view.title);
+  set_nonempty(data, "subtitle", view.subtitle);
+  set_nonempty(data, "unavailable", view.unavailable);
+  data.set("path", view.path);
+  set_nonempty(data, "exclude", view.exclude);
+  const std::string exclude_query =
+      view.exclude.empty() ? "" : "?exclude=" + url_encode(view.exclude);
+  data.set("atom_url", view.feed_path + ".atom" + exclude_query);
+  data.set("rss_url", view.feed_path + ".rss" + exclude_query);
+  auto export_url = [&](std::string_view format) {
+    std::string url = view.export_path;
+    url.replace(url.find("{format}"), std::string_view("{format}").size(), format);
+    return url;
+  };
+  data.set("bibtex_url", export_url("bib"));
+  data.set("ris_url", export_url("ris"));
+  mustache::data cards{mustache::data::type::list};
+  size_t rank = 0;
+  for (const Paper& paper : view.papers) cards.push_back(card(paper, ++rank, "/", true));
+  if (!view.papers.empty()) data.set("papers", cards);
+  data.set("card", mustache::partial([&card_text] { return card_text; }));
+  const PageFeeds feeds{view.title, view.feed_path, exclude_query};
+  return in_layout(layout_, view.title, "list", render(list_, data), nullptr, &feeds);
 }
 
 std::string Pages::error(int status, std::string_view heading, std::string_view detail) const {

@@ -20,13 +20,17 @@
 #include "search/highlight.h"
 #include "search/query.h"
 #include "search/search.h"
+#include "web/api_cursor.h"
 #include "web/assets.h"
 #include "web/community_routes.h"
 #include "web/digest_routes.h"
+#include "web/feed_routes.h"
 #include "web/hf_json.h"
 #include "web/live_index.h"
 #include "web/metrics.h"
+#include "web/page_routes.h"
 #include "web/pages.h"
+#include "web/paper_lists.h"
 #include "web/periods.h"
 #include "web/recommend_routes.h"
 #include "web/semantic_routes.h"
@@ -198,6 +202,8 @@ std::string full_query_text(const SearchView& view) {
   std::string text = view.q;
   if (!view.category.empty()) text += " cat:" + view.category;
   if (!view.year.empty()) text += " year:" + view.year;
+  // Exclusion words become the query language's -word (view.exclude was checked on parsing).
+  if (auto exclusions = Exclusions::parse(view.exclude)) text += exclusions->query_terms();
   return text;
 }
 
@@ -219,6 +225,11 @@ Result<SearchParams> parse_search_params(const Request& request, bool paged) {
   if (auto year = query_param(request, "year"); year && !year->empty()) {
     if (!valid_year(*year)) return fail("year: expected a year such as 2024, got '" + *year + "'");
     view.year = *year;
+  }
+  if (auto exclude = query_param(request, "exclude")) {
+    auto parsed = Exclusions::parse(*exclude);
+    if (!parsed) return fail(parsed.error().message);
+    view.exclude = parsed->text();
   }
   if (auto mode = query_param(request, "mode"); mode && !mode->empty()) {
     if (!hybrid::parse_mode(*mode))
@@ -258,6 +269,13 @@ Result<SearchParams> parse_search_params(const Request& request, bool paged) {
                   *limit + "'");
     }
     params.limit = *parsed;
+  }
+  if (auto cursor = query_param(request, "cursor"); cursor && !cursor->empty()) {
+    if (request.has_param("offset")) return fail("cursor, offset: give one of them, not both");
+    auto offset = read_cursor(*cursor, list_fingerprint(request));
+    if (!offset) return std::unexpected(offset.error());
+    if (*offset > kMaxSearchOffset) return fail("cursor: past the last result this API pages to");
+    params.offset = *offset;
   }
   if (auto offset = query_param(request, "offset")) {
     auto parsed = parse_count(*offset, kMaxSearchOffset);
@@ -319,6 +337,7 @@ struct Server::State {
   std::unique_ptr<CommunityRoutes> community;  // null: no accounts
   std::unique_ptr<DigestRoutes> digest;        // null: no digests
   std::unique_ptr<RecommendRoutes> recommend;  // null: no accounts
+  std::unique_ptr<FeedRoutes> feeds;
   HttpServer http;
   RequestMetrics request_metrics;
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -346,9 +365,14 @@ struct Server::State {
     }
   }
 
-  // ?category= and ?sort= of the HTML feed pages.
+  // ?category=, ?sort= and ?exclude= of the HTML feed pages.
   Result<FeedView> feed_view_options(const Request& request) {
     FeedView view;
+    if (auto exclude = query_param(request, "exclude")) {
+      auto parsed = Exclusions::parse(*exclude);
+      if (!parsed) return fail(parsed.error().message);
+      view.exclude = parsed->text();
+    }
     if (auto category = query_param(request, "category")) {
       if (!valid_category(*category)) {
         return fail("category: expected an arXiv category such as cs.CL, got '" + *category + "'");
@@ -380,6 +404,7 @@ struct Server::State {
     auto page = feed::load_feed(store, query);
     if (!page) return send_internal_error(request, response, page.error());
     if (community) community->drop_hidden(page->papers);
+    if (auto exclusions = Exclusions::parse(view->exclude)) exclusions->drop_from(page->papers);
     view->page = std::move(*page);
     view->day = choice.day;
     send_page(response, 200, pages.feed(*view));
@@ -440,11 +465,14 @@ struct Server::State {
   }
 
   void trending_page(const Request& request, Response& response) {
+    auto exclusions = Exclusions::parse(query_param(request, "exclude").value_or(""));
+    if (!exclusions) return send_error_page(response, 400, exclusions.error().message);
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     auto papers = feed::trending(store, now, kTrendingPageSize);
     if (!papers) return send_internal_error(request, response, papers.error());
     if (community) community->drop_hidden(*papers);
-    send_page(response, 200, pages.trending(*papers));
+    exclusions->drop_from(*papers);
+    send_page(response, 200, pages.trending(*papers, exclusions->text()));
   }
 
   // The papers /api/daily_papers lists, in order: the period's feed (the latest feed day when
@@ -533,22 +561,47 @@ struct Server::State {
     if (submitter && submitter->empty()) {
       return send_json_error(response, 400, "submitter: expected a user name, got an empty value");
     }
+    auto exclusions = Exclusions::parse(query_param(request, "exclude").value_or(""));
+    if (!exclusions) return send_json_error(response, 400, exclusions.error().message);
+    // ?cursor= pages like ?p= but answers {papers, next_cursor}; an empty one starts the list.
+    const std::optional<std::string> cursor = query_param(request, "cursor");
+    const std::string fingerprint = list_fingerprint(request);
+    size_t first = page * limit;
+    if (cursor) {
+      if (request.has_param("p"))
+        return send_json_error(response, 400, "cursor, p: give one of them, not both");
+      if (!cursor->empty()) {
+        auto offset = read_cursor(*cursor, fingerprint);
+        if (!offset) return send_json_error(response, 400, offset.error().message);
+        first = *offset;
+      } else {
+        first = 0;
+      }
+    }
 
     auto papers = daily_papers(period, submitter, sort);
     if (!papers) return send_internal_error(request, response, papers.error());
     if (community) community->drop_hidden(*papers);
+    exclusions->drop_from(*papers);
     json entries = json::array();
-    const size_t first = std::min(papers->size(), page * limit);
+    first = std::min(papers->size(), first);
     const size_t last = std::min(papers->size(), first + limit);
     for (size_t i = first; i < last; ++i) entries.push_back(hf_daily_entry((*papers)[i]));
-    send_json(response, 200, entries);
+    const std::optional<std::string> next =
+        last < papers->size() ? std::optional(make_cursor(last, fingerprint)) : std::nullopt;
+    // The HF-shaped array stays for HF clients; the next cursor rides in headers beside it.
+    if (next) response.set_header("X-Next-Cursor", *next);
+    if (!cursor) return send_json(response, 200, entries);
+    send_json(response, 200,
+              json{{"papers", std::move(entries)}, {"next_cursor", next ? json(*next) : json()}});
   }
 
   void api_paper(const Request& request, Response& response) {
     const std::string id = request.matches[1].str();
     auto found = store.find(id);
     if (!found) return send_internal_error(request, response, found.error());
-    if (!found->has_value()) return send_json_error(response, 404, "paper '" + id + "' not found");
+    if (!found->has_value() || (community && !community->visible(request, **found)))
+      return send_json_error(response, 404, "paper '" + id + "' not found");
     send_json(response, 200, hf_paper(**found));
   }
 
@@ -613,6 +666,7 @@ struct Server::State {
         ++missing;
         continue;
       }
+      if (community && community->hidden(paper_id(**found))) continue;
       FoundPaper& result = view.results.emplace_back();
       result.paper = std::move(**found);
       result.score = hit.score;
@@ -705,12 +759,23 @@ struct Server::State {
                    {"sort", search_sort_name(view.sort)},
                    {"limit", params->limit},
                    {"offset", params->offset},
+                   {"next_cursor", next_search_cursor(request, *params, run)},
                    {"total", view.total ? json(*view.total) : json(nullptr)},
                    {"jumped", run.results.jumped},
                    {"results", std::move(results)},
                    {"facets", json{{"categories", facet_list(view.category_facets)},
                                    {"years", facet_list(view.year_facets)}}},
                    {"notes", view.notes}});
+  }
+
+  // The cursor of the results after these; null at the end (or past what the API pages to).
+  static json next_search_cursor(const Request& request, const SearchParams& params,
+                                 const SearchRun& run) {
+    const size_t next = params.offset + params.limit;
+    const bool more =
+        run.results.total ? next < *run.results.total : run.results.hits.size() == params.limit;
+    if (!more || next > kMaxSearchOffset) return nullptr;
+    return make_cursor(next, list_fingerprint(request));
   }
 
   // Hugging Face's /api/papers/search: daily-paper-shaped entries, best match first.
@@ -863,7 +928,9 @@ struct Server::State {
     }
     if (semantic) semantic->install(http);  // before GET /api/papers/(.+) takes .../related
     if (recommend) recommend->install(http);
-    if (digest) digest->install(http);
+    PageRoutes page_routes(http, http.finish);
+    if (digest) digest->install(page_routes);
+    feeds->install(page_routes);  // before GET /papers/(.+) takes /papers/<id>.bib
     http.Get("/", [this](const Request& q, Response& r) { home(q, r); });
     http.Get(R"(/date/([^/]+))",
              [this](const Request& q, Response& r) { period_page(q, r, feed::Period::day); });
@@ -971,6 +1038,7 @@ Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOption
   if (s.options.subscriptions) {
     s.digest = std::make_unique<DigestRoutes>(*s.options.subscriptions, s.options.mail, s.pages);
   }
+  s.feeds = std::make_unique<FeedRoutes>(s.store, s.index.get(), s.community.get(), s.pages);
   const int threads = s.options.threads;
   s.http.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));

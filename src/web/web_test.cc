@@ -284,7 +284,9 @@ TEST_F(WebServer, DayPageListsPapersByUpvotesWithNavigation) {
   EXPECT_LT(alpha, skywork);
   EXPECT_LT(skywork, survey);
   EXPECT_NE(body.find("12 authors"), std::string::npos);
-  EXPECT_NE(body.find("Mingjie Liu, Shizhe Diao et al. (4 authors)"), std::string::npos);
+  EXPECT_NE(body.find("<a href=\"/authors/Mingjie%20Liu\">Mingjie Liu</a>, <a "
+                      "href=\"/authors/Shizhe%20Diao\">Shizhe Diao</a> et al. (4 authors)"),
+            std::string::npos);
   EXPECT_NE(body.find("Submitted by <strong>hassanjbara</strong> · 2 comments"), std::string::npos);
   EXPECT_NE(body.find("Monday, 2 June 2025"), std::string::npos);
   EXPECT_NE(body.find("href=\"/date/2025-05-30\" rel=\"prev\""), std::string::npos);
@@ -340,8 +342,9 @@ TEST_F(WebServer, FiltersByCategoryAndSorts) {
 TEST_F(WebServer, PaperPageShowsEverythingKnown) {
   const std::string body = get("/papers/2505.24864");
   for (const char* expected :
-       {"<h1 class=\"paper-title\" data-math>ProRL: Prolonged", "<li>Mingjie Liu</li>",
-        "$O(n^2)$ gains", "https://arxiv.org/abs/2505.24864", "https://arxiv.org/pdf/2505.24864",
+       {"<h1 class=\"paper-title\" data-math>ProRL: Prolonged",
+        "<li><a href=\"/authors/Mingjie%20Liu\">Mingjie Liu</a></li>", "$O(n^2)$ gains",
+        "https://arxiv.org/abs/2505.24864", "https://arxiv.org/pdf/2505.24864",
         "https://github.com/NVlabs/ProRL", "https://nvlabs.github.io/ProRL/",
         "uncovers novel strategies", "KL divergence control", "12 pages, 5 figures", "nvidia",
         ">35<", "★ 120", "href=\"/date/2025-06-02\"", "/static/katex/katex.min.js",
