@@ -36,10 +36,11 @@ function make(tag, attributes = {}, ...children) {
 }
 
 // The same address the server builds for these parameters (search_path in pages.cc).
-function searchUrl({ q = "", category = "", year = "", sort = "relevance", page = 1 }) {
+function searchUrl({ q = "", category = "", year = "", exclude = "", sort = "relevance", page = 1 }) {
   let url = "/search?q=" + encodeURIComponent(q);
   if (category) url += "&category=" + encodeURIComponent(category);
   if (year) url += "&year=" + encodeURIComponent(year);
+  if (exclude) url += "&exclude=" + encodeURIComponent(exclude);
   if (sort !== "relevance") url += "&sort=" + encodeURIComponent(sort);
   if (page > 1) url += "&page=" + page;
   return url;
@@ -154,6 +155,7 @@ function setUpInstantSearch() {
       q: (fields.get("q") || "").trim(),
       category: fields.get("category") || "",
       year: fields.get("year") || "",
+      exclude: fields.get("exclude") || "",
       sort: fields.get("sort") || "relevance",
       page: 1,
     };
@@ -161,6 +163,7 @@ function setUpInstantSearch() {
     const query = new URLSearchParams({ q: params.q, sort: params.sort, limit: String(pageSize) });
     if (params.category) query.set("category", params.category);
     if (params.year) query.set("year", params.year);
+    if (params.exclude) query.set("exclude", params.exclude);
     if (inFlight) inFlight.abort();
     inFlight = new AbortController();
     try {
