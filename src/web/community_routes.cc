@@ -1387,10 +1387,6 @@ std::optional<store::User> CommunityRoutes::signed_in(const Request& request) {
   return impl_->visitor(request).user;
 }
 
-std::optional<store::User> CommunityRoutes::signed_in(const Request& request) {
-  return impl_->visitor(request).user;
-}
-
 void CommunityRoutes::drop_hidden(std::vector<Paper>& papers) {
   std::shared_lock lock(impl_->hidden_mutex);
   if (impl_->hidden_ids.empty()) return;

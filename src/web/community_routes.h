@@ -53,8 +53,6 @@ class CommunityRoutes {
   void drop_hidden(std::vector<Paper>& papers);
   // The signed-in user behind the request (session cookie or API token), if any.
   std::optional<store::User> signed_in(const httplib::Request& request);
-  // The signed-in user behind the request (session cookie or API token), if any.
-  std::optional<store::User> signed_in(const httplib::Request& request);
   // Whether moderators have hidden the paper (`paper_id` as paper_id() gives it).
   bool hidden(std::string_view paper_id);
 
