@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sync/sync.h"
+
 namespace paperboy::cli {
 
 enum ExitCode : int {
@@ -64,6 +66,19 @@ struct MailOptions {
   std::string base_url = "http://localhost:8080";
 };
 
+// Live sync settings of `sync` and `serve` (sync_command.cc): their options, the [sync] /
+// [serve] sections of the config file, or PAPERBOY_ARXIV_OAI_URL / PAPERBOY_ARXIV_API_URL /
+// PAPERBOY_HF_API_URL / PAPERBOY_SYNC_CATEGORIES.
+struct SyncSettings {
+  std::vector<std::string> categories;  // arXiv categories ("cs.CL") or archives ("cs")
+  sync::SyncSources sources;
+  // The sync component's defaults, in seconds for the command line.
+  double request_delay_seconds = sync::HttpPolicy{}.delay.count() / 1000.0;
+  double request_timeout_seconds = sync::HttpPolicy{}.timeout.count() / 1000.0;
+  int request_attempts = sync::HttpPolicy{}.max_attempts;
+  std::string source = "oai";  // the server's arXiv source: oai or api
+};
+
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -71,6 +86,8 @@ struct ServeOptions {
   std::string katex_dir;  // empty: the web component's default
   MailOptions mail;
   int digest_every_minutes = 0;  // run the digest job this often; 0: never (cron runs it)
+  SyncSettings sync;
+  int sync_every_minutes = 0;  // run live sync this often; 0: never
 };
 int run_serve(const GlobalOptions& global, const ServeOptions& options);
 

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/digest_command.h"
+#include "cli/sync_command.h"
 #include "cli/recommend_command.h"
 #include "cli/user_command.h"
 #include "cli/vector_sync.h"
@@ -117,6 +118,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 1440));
   add_mail_options(*serve, serve_options.mail);
+  serve
+      ->add_option("--sync-every-minutes", serve_options.sync_every_minutes,
+                   "Run live sync (arXiv --categories, HF, fetch queue) every N minutes (0: never)")
+      ->envname("PAPERBOY_SYNC_EVERY")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10080));
+  add_sync_options(*serve, serve_options.sync);
 
   auto* index = app.add_subcommand("index", "Maintain the search index");
   index->require_subcommand(1);
@@ -190,6 +198,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 4096));
 
   DigestCommands digest(app);
+  SyncCommands sync_commands(app);
 
   UserCommands user(app);
   RecommendCommand recommend(app);
@@ -249,6 +258,7 @@ int main(int argc, char** argv) {
   if (embed_train->parsed()) return run_embed_train(global, embed_options);
   if (related->parsed()) return run_related(global, related_id, related_limit, related_json);
   if (digest.parsed()) return digest.run(global);
+  if (sync_commands.parsed()) return sync_commands.run(global);
   if (encode->parsed()) return run_encode(global, encode_options);
   return kUsage;
 }

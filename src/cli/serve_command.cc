@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/digest_command.h"
 #include "cli/index_sync.h"
+#include "cli/sync_command.h"
 #include "cli/vector_sync.h"
 #include "index/index.h"
 #include "mail/digest.h"
@@ -145,6 +146,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
   server_options.vectors_dir = vectors_path(global);
   server_options.community = community->get();
   server_options.index_dir = index_path(global);
+  server_options.metrics_sources.push_back(sync_metrics());
   server_options.host = options.host;
   server_options.port = options.port;
   server_options.threads = options.threads;
@@ -161,6 +163,11 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
   if (options.digest_every_minutes > 0) {
     digests = std::make_unique<DigestScheduler>(**store, **subscriptions, index_path(global), *mail,
                                                 std::chrono::minutes(options.digest_every_minutes));
+  }
+  std::unique_ptr<SyncScheduler> syncs;
+  if (options.sync_every_minutes > 0) {
+    syncs = std::make_unique<SyncScheduler>(**store, **community, global, options.sync,
+                                            std::chrono::minutes(options.sync_every_minutes));
   }
   std::thread signal_waiter([&server] {
     char byte = 0;
