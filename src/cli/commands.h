@@ -3,11 +3,18 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/result.h"
+
 #include "sync/sync.h"
+
+namespace paperboy::store {
+class Store;
+}
 
 namespace paperboy::cli {
 
@@ -22,10 +29,25 @@ enum ExitCode : int {
 struct GlobalOptions {
   std::filesystem::path data_dir = "data";
   bool quiet = false;
+  // --store / PAPERBOY_STORE / `store =`: a postgres:// URL, or a SQLite file; empty: the data
+  // folder's file (store_path).
+  std::string store;
 };
 
 // Where the embedded store lives inside the data folder.
 std::filesystem::path store_path(const GlobalOptions& global);
+
+// The papers store every command uses: --store when given, else the data folder's SQLite file.
+Result<std::unique_ptr<store::Store>> open_papers_store(const GlobalOptions& global);
+// The papers store as messages name it (a URL without its password, or the file).
+std::string store_name(const GlobalOptions& global);
+
+struct MigrateOptions {
+  std::string to;    // postgres:// URL
+  std::string from;  // SQLite store; empty: the data folder's
+};
+// Copies every paper from the SQLite store into PostgreSQL (migrate_command.cc).
+int run_migrate(const GlobalOptions& global, const MigrateOptions& options);
 
 struct IngestOptions {
   std::vector<std::string> paths;  // files or folders (read recursively, in name order)

@@ -50,7 +50,7 @@ Result<OpenedDigestSources> open_digest_sources(const GlobalOptions& global) {
     if (!semantic) return std::unexpected(semantic.error());
     opened.sources.semantic = std::make_shared<const hybrid::SemanticIndex>(std::move(*semantic));
   }
-  auto community = store::open_sqlite_community_store(store_path(global));
+  auto community = store::open_community_store(global.store, store_path(global));
   if (!community) return std::unexpected(community.error());
   opened.community = std::move(*community);
   opened.sources.community = opened.community.get();
@@ -195,7 +195,7 @@ int DigestCommands::run(const GlobalOptions& global) {
                                                  : "send";
   auto settings = mail_settings(global, mail_);
   if (!settings) return report(settings.error(), command);
-  auto subscriptions = store::open_sqlite_subscription_store(store_path(global));
+  auto subscriptions = store::open_subscription_store(global.store, store_path(global));
   if (!subscriptions) return report(subscriptions.error(), command);
   store::SubscriptionStore& subs = **subscriptions;
 
@@ -248,7 +248,7 @@ int DigestCommands::run(const GlobalOptions& global) {
       std::printf("%s: unsubscribed\n", email_.c_str());
       return kSuccess;
     }
-    auto papers = store::open_sqlite_store(store_path(global));
+    auto papers = open_papers_store(global);
     if (!papers) return report(papers.error(), command);
     auto sources = open_digest_sources(global);
     if (!sources) return report(sources.error(), command);
@@ -304,7 +304,7 @@ int DigestCommands::run(const GlobalOptions& global) {
     return kSuccess;
   }
 
-  auto papers = store::open_sqlite_store(store_path(global));
+  auto papers = open_papers_store(global);
   if (!papers) return report(papers.error(), command);
   auto smtp = mail::SmtpClient::create(settings->smtp);
   if (!smtp) return report(smtp.error(), command);

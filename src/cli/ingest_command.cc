@@ -173,7 +173,7 @@ int run_ingest(const GlobalOptions& global, const IngestOptions& options) {
   if (options.dry_run) return check_files(*files, import_options, global.quiet);
   std::error_code dir_error;
   std::filesystem::create_directories(global.data_dir, dir_error);
-  auto store = store::open_sqlite_store(store_path(global));
+  auto store = open_papers_store(global);
   if (!store) {
     std::fprintf(stderr, "paperboy ingest: %s\n", store.error().message.c_str());
     return kError;

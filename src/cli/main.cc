@@ -38,6 +38,10 @@ int main(int argc, char** argv) {
   app.add_option("--data", data_dir, "Data folder holding the store and indexes")
       ->envname("PAPERBOY_DATA")
       ->capture_default_str();
+  app.add_option("--store", global.store,
+                 "The papers store: a postgres:// URL (several nodes share one), or a SQLite "
+                 "file; default: DATA/paperboy.db")
+      ->envname("PAPERBOY_STORE");
   app.add_flag("-q,--quiet", global.quiet, "No progress output");
 
   IngestOptions ingest_options;
@@ -197,6 +201,14 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(2, 4096));
 
+  MigrateOptions migrate_options;
+  auto* migrate = app.add_subcommand(
+      "migrate", "Copy every paper from the SQLite store into PostgreSQL (again: changes nothing)");
+  migrate->add_option("--to", migrate_options.to, "The PostgreSQL store: postgres://...")
+      ->required();
+  migrate->add_option("--from", migrate_options.from,
+                      "The SQLite store to copy; default: DATA/paperboy.db");
+
   DigestCommands digest(app);
   SyncCommands sync_commands(app);
 
@@ -258,6 +270,7 @@ int main(int argc, char** argv) {
   if (embed_train->parsed()) return run_embed_train(global, embed_options);
   if (related->parsed()) return run_related(global, related_id, related_limit, related_json);
   if (digest.parsed()) return digest.run(global);
+  if (migrate->parsed()) return run_migrate(global, migrate_options);
   if (sync_commands.parsed()) return sync_commands.run(global);
   if (encode->parsed()) return run_encode(global, encode_options);
   return kUsage;

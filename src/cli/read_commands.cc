@@ -13,11 +13,12 @@ namespace paperboy::cli {
 
 namespace {
 
+// Reading commands do not create an empty SQLite store where none is.
 Result<std::unique_ptr<store::Store>> open_store(const GlobalOptions& global) {
-  if (!std::filesystem::exists(store_path(global)))
+  if (global.store.empty() && !std::filesystem::exists(store_path(global)))
     return fail(store_path(global).string() +
                 ": no store here yet; run `paperboy ingest FILE...` first or pass --data DIR");
-  return store::open_sqlite_store(store_path(global));
+  return open_papers_store(global);
 }
 
 std::string join(const std::vector<std::string>& items, const char* separator) {
@@ -79,6 +80,15 @@ std::filesystem::path store_path(const GlobalOptions& global) {
   return global.data_dir / "paperboy.db";
 }
 
+Result<std::unique_ptr<store::Store>> open_papers_store(const GlobalOptions& global) {
+  return store::open_store(global.store, store_path(global));
+}
+
+std::string store_name(const GlobalOptions& global) {
+  return global.store.empty() ? store_path(global).string()
+                              : store::redact_store_locator(global.store);
+}
+
 int run_show(const GlobalOptions& global, const std::string& id, bool json) {
   auto store = open_store(global);
   if (!store) return report(store.error(), "show");
@@ -86,7 +96,7 @@ int run_show(const GlobalOptions& global, const std::string& id, bool json) {
   if (!paper) return report(paper.error(), "show");
   if (!*paper) {
     std::fprintf(stderr, "paperboy show: no paper '%s' in %s\n", id.c_str(),
-                 store_path(global).c_str());
+                 store_name(global).c_str());
     return kNotFound;
   }
   if (json)
@@ -177,7 +187,9 @@ int run_stats(const GlobalOptions& global, bool json) {
   auto stats = (*store)->stats();
   if (!stats) return report(stats.error(), "stats");
   std::error_code error;
-  const auto bytes = std::filesystem::file_size(store_path(global), error);
+  // A PostgreSQL store has no file: its size reads as 0.
+  const auto bytes = std::filesystem::file_size(
+      global.store.empty() ? store_path(global) : std::filesystem::path(global.store), error);
   if (json) {
     std::printf(
         "{\"papers\":%lld,\"papers_with_arxiv_id\":%lld,\"papers_in_feed\":%lld,\"feed_days\":%lld,"
@@ -191,7 +203,7 @@ int run_stats(const GlobalOptions& global, bool json) {
         static_cast<unsigned long long>(error ? 0 : bytes));
     return kSuccess;
   }
-  std::printf("store:          %s (%.1f MB, schema %d)\n", store_path(global).c_str(),
+  std::printf("store:          %s (%.1f MB, schema %d)\n", store_name(global).c_str(),
               error ? 0.0 : static_cast<double>(bytes) / 1e6, stats->schema_version);
   std::printf("papers:         %lld (%lld with an arXiv id)\n",
               static_cast<long long>(stats->papers),

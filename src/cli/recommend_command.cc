@@ -42,9 +42,9 @@ RecommendCommand::RecommendCommand(CLI::App& app) {
 bool RecommendCommand::parsed() const { return command_->parsed(); }
 
 int RecommendCommand::run(const GlobalOptions& global) {
-  auto papers = store::open_sqlite_store(store_path(global));
+  auto papers = open_papers_store(global);
   if (!papers) return report(papers.error());
-  auto community = store::open_sqlite_community_store(store_path(global));
+  auto community = store::open_community_store(global.store, store_path(global));
   if (!community) return report(community.error());
   auto user = (*community)->find_user(user_);
   if (!user) return report(user.error());

@@ -73,7 +73,7 @@ std::optional<search::Sort> parse_sort(std::string_view name) {
 fs::path index_path(const GlobalOptions& global) { return global.data_dir / "index"; }
 
 int run_index_rebuild(const GlobalOptions& global) {
-  auto store = store::open_sqlite_store(store_path(global));
+  auto store = open_papers_store(global);
   if (!store) return report(store.error(), "index rebuild");
   auto rebuilt = rebuild_index(**store, index_path(global), global.quiet);
   if (!rebuilt) return report(rebuilt.error(), "index rebuild");
@@ -88,7 +88,7 @@ int run_search(const GlobalOptions& global, const SearchCommandOptions& options)
                  options.sort.c_str());
     return kUsage;
   }
-  auto store = store::open_sqlite_store(store_path(global));
+  auto store = open_papers_store(global);
   if (!store) return report(store.error(), "search");
   // Searching sees every committed paper: the index catches up with the store first. If it
   // cannot (another process holds the index's writer lock), the last committed index serves.

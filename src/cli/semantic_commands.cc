@@ -131,7 +131,7 @@ fs::path embed_model_path(const GlobalOptions& global) {
 }
 
 int run_embed_train(const GlobalOptions& global, const EmbedTrainOptions& options) {
-  auto store = store::open_sqlite_store(store_path(global));
+  auto store = open_papers_store(global);
   if (!store) return report(store.error(), "embed train");
   const auto start = std::chrono::steady_clock::now();
   auto count = train_embedder(**store, embed_model_path(global), vectors_path(global), options,
@@ -145,7 +145,7 @@ int run_embed_train(const GlobalOptions& global, const EmbedTrainOptions& option
 }
 
 int run_related(const GlobalOptions& global, const std::string& id, size_t limit, bool json) {
-  auto store = store::open_sqlite_store(store_path(global));
+  auto store = open_papers_store(global);
   if (!store) return report(store.error(), "related");
   auto paper = (*store)->find(id);
   if (!paper) return report(paper.error(), "related");
@@ -185,7 +185,7 @@ int run_search_modes(const GlobalOptions& global, const SearchCommandOptions& op
   if (mode == hybrid::Mode::kKeyword || (keyword_features && options.like_file.empty()))
     return run_search(global, options);
 
-  auto store = store::open_sqlite_store(store_path(global));
+  auto store = open_papers_store(global);
   if (!store) return report(store.error(), "search");
   auto semantic = current_semantic(**store, global);
   if (!semantic) return report(semantic.error(), "search");

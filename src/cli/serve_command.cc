@@ -108,7 +108,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
                  error.message().c_str());
     return kError;
   }
-  auto store = store::open_sqlite_store(store_path(global));
+  auto store = open_papers_store(global);
   if (!store) {
     std::fprintf(stderr, "paperboy serve: %s\n", store.error().message.c_str());
     return kError;

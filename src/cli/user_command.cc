@@ -79,7 +79,7 @@ UserCommands::UserCommands(CLI::App& app) {
 bool UserCommands::parsed() const { return user_->parsed(); }
 
 int UserCommands::run(const GlobalOptions& global) {
-  auto community = store::open_sqlite_community_store(store_path(global));
+  auto community = store::open_community_store(global.store, store_path(global));
   if (!community) {
     std::fprintf(stderr, "paperboy user: %s\n", community.error().message.c_str());
     return kError;

@@ -283,6 +283,12 @@ class PostgresStore final : public Store {
     if (batch_open_ && batch_owner_ == std::this_thread::get_id())
       return fail(name_ + ": begin_batch: this thread already has a batch open");
     batch_closed_.wait(lock, [this] { return !batch_open_; });
+    // A server restart or network drop breaks the connection; a long-running node reconnects.
+    if (writer_->broken()) {
+      auto reopened = pg::Connection::open(readers_.url());
+      if (!reopened) return std::unexpected(reopened.error());
+      writer_ = std::move(*reopened);
+    }
     if (auto begun = writer_->exec("begin_batch", "BEGIN"); !begun) return begun;
     // Holding the numbering's row lock until commit keeps numbers in commit order across
     // nodes, and makes batches of several nodes take turns, so merges see each other's papers.
@@ -589,5 +595,7 @@ Result<std::unique_ptr<Store>> open_store(std::string_view locator,
   if (pg::is_postgres_url(locator)) return open_postgres_store(locator);
   return open_sqlite_store(locator.empty() ? default_sqlite_path : std::filesystem::path(locator));
 }
+
+std::string redact_store_locator(std::string_view locator) { return pg::redact_url(locator); }
 
 }  // namespace paperboy::store

@@ -149,6 +149,9 @@ Result<std::unique_ptr<Store>> open_postgres_store(std::string_view url);
 Result<std::unique_ptr<Store>> open_store(std::string_view locator,
                                           const std::filesystem::path& default_sqlite_path);
 
+// `locator` fit for messages and logs: a PostgreSQL URL without its password, a path as is.
+std::string redact_store_locator(std::string_view locator);
+
 // The channel the PostgreSQL store notifies after each committed batch (payload: last_change).
 inline constexpr const char* kPostgresChangesChannel = "paperboy_changes";
 

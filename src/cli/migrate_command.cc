@@ -1,0 +1,78 @@
+// paperboy migrate: copies the papers of an embedded SQLite store into PostgreSQL, through the
+// store's own upsert, so the merge rules apply and running it again changes nothing.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "store/store.h"
+
+namespace paperboy::cli {
+
+namespace {
+
+// Papers per PostgreSQL transaction: an interrupted copy keeps whole batches, and a rerun
+// finds them unchanged.
+constexpr size_t kBatchPapers = 5000;
+
+int report(const std::string& message) {
+  std::fprintf(stderr, "paperboy migrate: %s\n", message.c_str());
+  return kError;
+}
+
+}  // namespace
+
+int run_migrate(const GlobalOptions& global, const MigrateOptions& options) {
+  const std::string target_name = store::redact_store_locator(options.to);
+  if (!options.to.starts_with("postgres://") && !options.to.starts_with("postgresql://"))
+    return report("--to " + target_name + ": not a postgres:// or postgresql:// URL");
+  const std::filesystem::path from =
+      !options.from.empty() ? std::filesystem::path(options.from) : store_path(global);
+  if (!std::filesystem::exists(from))
+    return report(from.string() + ": no SQLite store here (pass --from FILE or --data DIR)");
+  auto source = store::open_sqlite_store(from);
+  if (!source) return report(source.error().message);
+  auto target = store::open_postgres_store(options.to);
+  if (!target) return report(target.error().message);
+  auto stats = (*source)->stats();
+  if (!stats) return report(stats.error().message);
+
+  size_t copied = 0, added = 0, updated = 0, in_batch = 0;
+  std::optional<Error> failure;
+  std::optional<Progress> progress;
+  if (!global.quiet) progress.emplace("migrate", 0);
+  if (auto begun = (*target)->begin_batch(); !begun) return report(begun.error().message);
+  auto visited = (*source)->for_each_paper([&](const Paper& paper) {
+    if (failure) return;
+    auto outcome = (*target)->upsert(paper);
+    if (!outcome) {
+      failure = outcome.error();
+      return;
+    }
+    ++copied;
+    added += *outcome == store::UpsertOutcome::added;
+    updated += *outcome == store::UpsertOutcome::updated;
+    if (++in_batch == kBatchPapers) {
+      in_batch = 0;
+      if (auto committed = (*target)->commit_batch(); !committed) {
+        failure = committed.error();
+        return;
+      }
+      if (auto begun = (*target)->begin_batch(); !begun) failure = begun.error();
+      if (progress) progress->update(copied, 0);
+    }
+  });
+  if (!visited) failure = visited.error();
+  if (failure) {
+    (*target)->rollback_batch();
+    return report(failure->message + " (papers committed before this stay; run migrate again)");
+  }
+  if (auto committed = (*target)->commit_batch(); !committed)
+    return report(committed.error().message);
+  if (progress) progress->finish(copied, 0);
+  std::printf("migrate: %zu of %lld papers from %s to %s: %zu added, %zu updated, %zu unchanged\n",
+              copied, static_cast<long long>(stats->papers), from.c_str(), target_name.c_str(),
+              added, updated, copied - added - updated);
+  return kSuccess;
+}
+
+}  // namespace paperboy::cli
