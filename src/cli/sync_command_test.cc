@@ -151,6 +151,48 @@ TEST(SyncCommand, AHarvestKilledMidwayResumesAndStoresEveryRecordOnce) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "index" / "MANIFEST"));
 }
 
+TEST(SyncCommand, TheServerSyncsOnItsScheduleAndCountsOnMetrics) {
+  TempDir dir;
+  ReplayServer sources;
+  serve_oai(sources, 0ms);
+  sources.on("/api/daily_papers", {},
+             {Reply::ok(fixture("hf-2024-05-27.json"), "application/json")});
+  const auto output = dir.path() / "output.txt";
+  const pid_t pid =
+      start({"--data", dir.path().string(), "serve", "--port", "0", "--sync-every-minutes", "60",
+             "--categories", "cs", "--arxiv-oai-url", sources.url("/oai"), "--arxiv-api-url",
+             sources.url("/api/query"), "--hf-api-url", sources.url("/api/daily_papers"),
+             "--request-delay", "0"},
+            output);
+  // The port is in the line "paperboy: serving ... on http://127.0.0.1:PORT (Ctrl-C stops)".
+  int port = 0;
+  std::string metrics;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (port == 0) {
+      const std::string printed = read_file(output);
+      if (const size_t at = printed.find("http://127.0.0.1:"); at != std::string::npos)
+        port = std::atoi(printed.c_str() + at + 17);
+    } else if (auto got = httplib::Client("127.0.0.1", port).Get("/metrics"); got) {
+      metrics = got->body;
+      // 24 papers from arXiv, 3 from HF (today and yesterday answer alike: unchanged the 2nd time).
+      if (metrics.find("paperboy_sync_added_total 27") != std::string::npos) break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(wait_for_exit(pid), 0) << read_file(output);
+  EXPECT_NE(metrics.find("paperboy_sync_added_total 27"), std::string::npos)
+      << metrics << read_file(output);
+  EXPECT_NE(metrics.find("paperboy_sync_requests_total 5"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("paperboy_sync_errors_total 0"), std::string::npos) << metrics;
+  auto store = store::open_sqlite_store(dir.path() / "paperboy.db");
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  auto stats = (*store)->stats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->papers, 27);
+}
+
 TEST(SyncCommand, ArxivWithoutCategoriesIsAUsageError) {
   TempDir dir;
   const auto output = dir.path() / "output.txt";
