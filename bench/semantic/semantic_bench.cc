@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 #include <set>
 #include <thread>
@@ -56,6 +57,12 @@ void scifact(const fs::path& dir, size_t threads) {
   }
   embed::TrainOptions options;
   options.threads = threads;
+  // Embedder settings to compare (the defaults when unset).
+  if (const char* dimension = std::getenv("PAPERBOY_BENCH_DIM"))
+    options.dimension = std::stoul(dimension);
+  if (const char* window = std::getenv("PAPERBOY_BENCH_WINDOW"))
+    options.window = std::stoul(window);
+  if (const char* sif = std::getenv("PAPERBOY_BENCH_SIF")) options.sif_weight = std::stod(sif);
   const auto start = Clock::now();
   auto model = embed::train_sif_model(texts, options);
   const double train_seconds = seconds_since(start);
@@ -70,11 +77,11 @@ void scifact(const fs::path& dir, size_t threads) {
                                  std::shared_ptr<const vector::VectorIndex>(std::move(vectors))};
   const auto tuning = search::tuning_queries(*benchmark);
   const auto held_out = search::held_out_queries(*benchmark);
-  const std::vector<double> weights = {0.1, 0.2, 0.3, 0.4, 0.5};
+  const auto fusions = hybrid::fusion_grid();
   const auto on_tuning =
-      hybrid::evaluate_methods(**snapshot, semantic, *benchmark, tuning, {}, weights);
+      hybrid::evaluate_methods(**snapshot, semantic, *benchmark, tuning, fusions);
   const auto on_held_out =
-      hybrid::evaluate_methods(**snapshot, semantic, *benchmark, held_out, {}, weights);
+      hybrid::evaluate_methods(**snapshot, semantic, *benchmark, held_out, fusions);
   std::printf("## SciFact (%zu docs; embedder trained on them in %.1f s)\n\n", texts.size(),
               train_seconds);
   std::printf(
@@ -111,6 +118,12 @@ void corpus(const fs::path& dir, size_t threads) {
 
   embed::TrainOptions options;
   options.threads = threads;
+  // Embedder settings to compare (the defaults when unset).
+  if (const char* dimension = std::getenv("PAPERBOY_BENCH_DIM"))
+    options.dimension = std::stoul(dimension);
+  if (const char* window = std::getenv("PAPERBOY_BENCH_WINDOW"))
+    options.window = std::stoul(window);
+  if (const char* sif = std::getenv("PAPERBOY_BENCH_SIF")) options.sif_weight = std::stod(sif);
   auto start = Clock::now();
   auto model = embed::train_sif_model(texts, options);
   std::printf("- training (PPMI-SVD-SIF, 256 dims): %.1f s, %zu words\n", seconds_since(start),
@@ -262,6 +275,6 @@ int main(int argc, char** argv) {
   }
   const size_t threads = argc > 3 ? std::stoul(argv[3]) : std::thread::hardware_concurrency();
   scifact(argv[1], threads);
-  corpus(argv[2], threads);
+  if (std::string_view(argv[2]) != "-") corpus(argv[2], threads);
   return 0;
 }

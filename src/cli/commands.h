@@ -136,7 +136,7 @@ struct EvalCommandOptions {
   std::string qrels = "qrels-train.tsv";
   std::string mode = "all";                 // keyword (search engine only) or all
   std::vector<std::string> extra_training;  // more text for the embedder (paper files)
-  size_t dimension = 256;
+  size_t dimension = 384;
 };
 int run_eval(const EvalCommandOptions& options);
 

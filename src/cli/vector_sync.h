@@ -16,7 +16,7 @@
 namespace paperboy::cli {
 
 struct EmbedTrainOptions {
-  size_t dimension = 256;
+  size_t dimension = 384;
   uint64_t seed = 1;
   size_t threads = 0;          // 0: every core
   size_t max_papers = 500000;  // a larger store is sampled evenly for training

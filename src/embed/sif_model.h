@@ -8,7 +8,7 @@
 //     corpus's common component removed (Arora et al. 2017), then unit length.
 // Training is deterministic for a given corpus, options and seed, whatever the thread count.
 //
-//   auto model = embed::train_sif_model(texts, {.dimension = 256, .seed = 1});
+//   auto model = embed::train_sif_model(texts, {.dimension = 384, .seed = 1});
 //   (*model)->save("data/embed/model.bin");
 //   std::vector<float> v = (*model)->embed("linear-time alternatives to attention");
 #pragma once
@@ -29,10 +29,10 @@
 namespace paperboy::embed {
 
 struct TrainOptions {
-  size_t dimension = 256;
+  size_t dimension = 384;
   uint64_t seed = 1;
   size_t threads = 0;             // 0: every core
-  size_t window = 5;              // context words on each side
+  size_t window = 10;             // context words on each side
   size_t min_count = 3;           // rarer terms get no vector
   size_t max_vocabulary = 60000;  // the most frequent terms
   size_t power_iterations = 3;    // randomized SVD accuracy

@@ -1,6 +1,8 @@
 #include "hybrid/evaluation.h"
 
-#include <cstdio>
+#include <map>
+#include <tuple>
+#include <utility>
 
 #include "search/query.h"
 
@@ -18,22 +20,36 @@ std::vector<std::string> ids_of(const std::vector<HybridHit>& hits) {
 
 }  // namespace
 
+std::vector<FusionParams> fusion_grid() {
+  std::vector<FusionParams> grid;
+  grid.push_back({.fusion = Fusion::kReciprocalRank});
+  for (bool complete : {false, true}) {
+    for (Fusion fusion : {Fusion::kScoreBlend, Fusion::kZScore}) {
+      for (size_t papers : {0, 3}) {
+        for (double feedback : {0.3, 0.5, 0.7}) {
+          if (papers == 0 && feedback != 0.5) continue;
+          for (double weight : {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7})
+            grid.push_back({.fusion = fusion,
+                            .semantic_weight = weight,
+                            .feedback_papers = papers,
+                            .feedback_weight = feedback,
+                            .score_keyword_candidates = complete});
+        }
+      }
+    }
+  }
+  return grid;
+}
+
 std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
                                            const SemanticIndex& semantic,
                                            const search::BeirBenchmark& benchmark,
                                            std::span<const size_t> query_indices,
-                                           const FusionParams& params,
-                                           std::span<const double> blend_weights) {
+                                           std::span<const FusionParams> fusions) {
   std::vector<MethodScores> methods;
   methods.push_back({"keyword", {}});
   methods.push_back({"semantic", {}});
-  char name[64];
-  std::snprintf(name, sizeof name, "hybrid rrf k=%g", params.rrf_k);
-  methods.push_back({name, {}});
-  for (double weight : blend_weights) {
-    std::snprintf(name, sizeof name, "hybrid blend w=%.2f", weight);
-    methods.push_back({name, {}});
-  }
+  for (const FusionParams& fusion : fusions) methods.push_back({describe(fusion), {}});
   search::SearchOptions options;
   options.limit = kDepth;
   size_t counted = 0;
@@ -44,24 +60,36 @@ std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
     auto keyword_results = search::search(keyword, search::plain_query(query.text), options);
     std::vector<search::Hit> keyword_hits;
     if (keyword_results) keyword_hits = std::move(keyword_results->hits);
-    const auto semantic_hits =
-        semantic.vectors->search(semantic.embedder->embed(query.text), kDepth);
+    const auto query_vector = semantic.embedder->embed(query.text);
+    // The semantic side's hits for each feedback setting, searched once.
+    std::map<std::tuple<size_t, double, bool>, std::vector<vector::Neighbor>> semantic_hits;
+    auto semantic_for = [&](size_t papers, double weight,
+                            bool complete) -> const std::vector<vector::Neighbor>& {
+      if (papers == 0) weight = 0;
+      auto [found, added] = semantic_hits.try_emplace({papers, weight, complete});
+      if (added) {
+        const auto steered =
+            feedback_query(*semantic.vectors, query_vector, keyword_hits, papers, weight);
+        found->second = semantic.vectors->search(steered, kDepth);
+        if (complete)
+          found->second = with_keyword_candidates(*semantic.vectors, steered,
+                                                  std::move(found->second), keyword_hits);
+      }
+      return found->second;
+    };
 
     std::vector<std::vector<std::string>> rankings;
     std::vector<std::string> keyword_ids, semantic_ids;
     for (const search::Hit& hit : keyword_hits) keyword_ids.push_back(hit.paper_id);
-    for (const vector::Neighbor& hit : semantic_hits) semantic_ids.push_back(hit.paper_id);
+    for (const vector::Neighbor& hit : semantic_for(0, 0, false))
+      semantic_ids.push_back(hit.paper_id);
     rankings.push_back(std::move(keyword_ids));
     rankings.push_back(std::move(semantic_ids));
-    FusionParams rrf = params;
-    rrf.fusion = Fusion::kReciprocalRank;
-    rankings.push_back(ids_of(fuse(keyword_hits, semantic_hits, rrf)));
-    for (double weight : blend_weights) {
-      FusionParams blend = params;
-      blend.fusion = Fusion::kScoreBlend;
-      blend.semantic_weight = weight;
-      rankings.push_back(ids_of(fuse(keyword_hits, semantic_hits, blend)));
-    }
+    for (const FusionParams& fusion : fusions)
+      rankings.push_back(ids_of(fuse(keyword_hits,
+                                     semantic_for(fusion.feedback_papers, fusion.feedback_weight,
+                                                  fusion.score_keyword_candidates),
+                                     fusion)));
     for (size_t m = 0; m < methods.size(); ++m) {
       methods[m].scores.ndcg_at_10 += search::ndcg_at_10(rankings[m], relevant->second);
       methods[m].scores.recall_at_100 += search::recall_at(kDepth, rankings[m], relevant->second);

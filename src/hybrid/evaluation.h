@@ -12,18 +12,20 @@
 namespace paperboy::hybrid {
 
 struct MethodScores {
-  std::string method;  // "keyword", "semantic", "hybrid rrf k=60", "hybrid blend w=0.30"
+  std::string method;  // "keyword", "semantic", or describe(fusion) for a hybrid
   search::EvalScores scores;
 };
 
 // The rankings of every query in `query_indices` (top 100 of each side), then each method's
-// averages: keyword (BM25F), semantic, RRF with params.rrf_k, and a score blend for each
-// weight in `blend_weights`.
+// averages: keyword (BM25F), semantic, and one hybrid per entry of `fusions`, in that order.
 std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
                                            const SemanticIndex& semantic,
                                            const search::BeirBenchmark& benchmark,
                                            std::span<const size_t> query_indices,
-                                           const FusionParams& params,
-                                           std::span<const double> blend_weights);
+                                           std::span<const FusionParams> fusions);
+
+// The fusions `paperboy eval` compares: RRF, and the min-max and z-score blends at weights
+// 0.1 to 0.7, each without and with pseudo-relevance feedback from the top keyword hits.
+std::vector<FusionParams> fusion_grid();
 
 }  // namespace paperboy::hybrid

@@ -1,8 +1,12 @@
 #include "hybrid/hybrid.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/date.h"
 #include "embed/sif_model.h"
@@ -34,12 +38,30 @@ bool category_matches(std::string_view category, const std::vector<std::string>&
 }
 
 // Min-max normalised scores over one side's candidates; a single candidate scores 1.
-std::vector<double> normalised(const std::vector<double>& scores) {
+std::vector<double> min_max(const std::vector<double>& scores) {
   if (scores.empty()) return {};
   const auto [low, high] = std::minmax_element(scores.begin(), scores.end());
   std::vector<double> out;
   for (double score : scores) out.push_back(*high > *low ? (score - *low) / (*high - *low) : 1.0);
   return out;
+}
+
+// Standardised scores over one side's candidates; equal scores all standardise to 0.
+std::vector<double> z_scores(const std::vector<double>& scores) {
+  if (scores.empty()) return {};
+  double mean = 0;
+  for (double score : scores) mean += score;
+  mean /= static_cast<double>(scores.size());
+  double variance = 0;
+  for (double score : scores) variance += (score - mean) * (score - mean);
+  const double deviation = std::sqrt(variance / static_cast<double>(scores.size()));
+  std::vector<double> out;
+  for (double score : scores) out.push_back(deviation > 0 ? (score - mean) / deviation : 0.0);
+  return out;
+}
+
+std::vector<double> normalised(const std::vector<double>& scores, Fusion fusion) {
+  return fusion == Fusion::kZScore ? z_scores(scores) : min_max(scores);
 }
 
 std::string date_text(int32_t days) {
@@ -71,11 +93,56 @@ std::string_view mode_name(Mode mode) {
 std::optional<Fusion> parse_fusion(std::string_view name) {
   if (name == "rrf") return Fusion::kReciprocalRank;
   if (name == "blend") return Fusion::kScoreBlend;
+  if (name == "zscore") return Fusion::kZScore;
   return std::nullopt;
 }
 
 std::string_view fusion_name(Fusion fusion) {
-  return fusion == Fusion::kReciprocalRank ? "rrf" : "blend";
+  switch (fusion) {
+    case Fusion::kReciprocalRank:
+      return "rrf";
+    case Fusion::kScoreBlend:
+      return "blend";
+    case Fusion::kZScore:
+      return "zscore";
+  }
+  return "blend";
+}
+
+std::string describe(const FusionParams& params) {
+  std::string name(fusion_name(params.fusion));
+  if (params.fusion == Fusion::kReciprocalRank)
+    name += fmt::format(" k={:g}", params.rrf_k);
+  else
+    name += fmt::format(" w={:.2f}", params.semantic_weight);
+  if (params.feedback_papers > 0)
+    name += fmt::format(" feedback {}x{:.2f}", params.feedback_papers, params.feedback_weight);
+  if (params.score_keyword_candidates) name += " scored";
+  return name;
+}
+
+std::vector<float> feedback_query(const vector::VectorIndex& vectors, std::span<const float> query,
+                                  const std::vector<search::Hit>& keyword, size_t papers,
+                                  double weight) {
+  std::vector<float> mean(query.size(), 0.0f);
+  size_t found = 0;
+  for (size_t i = 0; i < keyword.size() && i < papers; ++i) {
+    const auto stored = vectors.vector_of(keyword[i].paper_id);
+    if (!stored || stored->size() != mean.size()) continue;
+    for (size_t c = 0; c < mean.size(); ++c) mean[c] += (*stored)[c];
+    ++found;
+  }
+  if (found == 0) return {query.begin(), query.end()};
+  std::vector<float> steered(query.size());
+  double norm = 0;
+  for (size_t c = 0; c < steered.size(); ++c) {
+    steered[c] =
+        static_cast<float>((1 - weight) * query[c] + weight * mean[c] / static_cast<double>(found));
+    norm += static_cast<double>(steered[c]) * steered[c];
+  }
+  if (norm <= 0) return {query.begin(), query.end()};
+  for (float& value : steered) value = static_cast<float>(value / std::sqrt(norm));
+  return steered;
 }
 
 Result<SemanticIndex> open_semantic(const fs::path& vectors_dir) {
@@ -115,28 +182,66 @@ std::vector<HybridHit> fuse(const std::vector<search::Hit>& keyword,
   std::vector<double> keyword_scores, semantic_scores;
   for (const search::Hit& hit : keyword) keyword_scores.push_back(hit.score);
   for (const vector::Neighbor& neighbor : semantic) semantic_scores.push_back(neighbor.similarity);
-  const auto keyword_normalised = normalised(keyword_scores);
-  const auto semantic_normalised = normalised(semantic_scores);
+  const auto keyword_normalised = normalised(keyword_scores, params.fusion);
+  const auto semantic_normalised = normalised(semantic_scores, params.fusion);
   const double w = params.semantic_weight;
+  // A paper one side did not return counts as that side's lowest candidate.
+  const double keyword_floor =
+      keyword_normalised.empty()
+          ? 0
+          : *std::min_element(keyword_normalised.begin(), keyword_normalised.end());
+  const double semantic_floor =
+      semantic_normalised.empty()
+          ? 0
+          : *std::min_element(semantic_normalised.begin(), semantic_normalised.end());
+  const bool by_rank = params.fusion == Fusion::kReciprocalRank;
   for (size_t rank = 0; rank < keyword.size(); ++rank) {
     HybridHit& hit = hit_for(keyword[rank].paper_id);
     hit.keyword_score = keyword[rank].score;
     hit.date = keyword[rank].date;
     hit.upvotes = keyword[rank].upvotes;
-    hit.score += params.fusion == Fusion::kReciprocalRank
-                     ? 1.0 / (params.rrf_k + static_cast<double>(rank + 1))
-                     : (1 - w) * keyword_normalised[rank];
+    hit.score += by_rank ? 1.0 / (params.rrf_k + static_cast<double>(rank + 1))
+                         : (1 - w) * keyword_normalised[rank];
   }
   for (size_t rank = 0; rank < semantic.size(); ++rank) {
     HybridHit& hit = hit_for(semantic[rank].paper_id);
     hit.semantic_score = semantic[rank].similarity;
-    hit.score += params.fusion == Fusion::kReciprocalRank
-                     ? 1.0 / (params.rrf_k + static_cast<double>(rank + 1))
-                     : w * semantic_normalised[rank];
+    hit.score += by_rank ? 1.0 / (params.rrf_k + static_cast<double>(rank + 1))
+                         : w * semantic_normalised[rank];
+  }
+  if (!by_rank) {
+    for (HybridHit& hit : hits) {
+      if (!hit.keyword_score) hit.score += (1 - w) * keyword_floor;
+      if (!hit.semantic_score) hit.score += w * semantic_floor;
+    }
   }
   std::stable_sort(hits.begin(), hits.end(),
                    [](const HybridHit& a, const HybridHit& b) { return a.score > b.score; });
   return hits;
+}
+
+std::vector<vector::Neighbor> with_keyword_candidates(const vector::VectorIndex& vectors,
+                                                      std::span<const float> query,
+                                                      std::vector<vector::Neighbor> semantic,
+                                                      const std::vector<search::Hit>& keyword) {
+  std::unordered_set<std::string_view> present;
+  for (const vector::Neighbor& neighbor : semantic) present.insert(neighbor.paper_id);
+  std::vector<vector::Neighbor> added;
+  for (const search::Hit& hit : keyword) {
+    if (present.contains(hit.paper_id)) continue;
+    const auto stored = vectors.vector_of(hit.paper_id);
+    if (!stored || stored->size() != query.size()) continue;
+    float similarity = 0;
+    for (size_t c = 0; c < query.size(); ++c) similarity += query[c] * (*stored)[c];
+    added.push_back({hit.paper_id, similarity});
+  }
+  semantic.insert(semantic.end(), std::make_move_iterator(added.begin()),
+                  std::make_move_iterator(added.end()));
+  std::stable_sort(semantic.begin(), semantic.end(),
+                   [](const vector::Neighbor& a, const vector::Neighbor& b) {
+                     return a.similarity > b.similarity;
+                   });
+  return semantic;
 }
 
 std::string semantic_text(std::string_view query_text) {
@@ -203,9 +308,13 @@ Result<HybridResults> search(const index::Snapshot* keyword, const SemanticIndex
   }
 
   std::vector<vector::Neighbor> semantic_hits;
+  std::vector<float> query_vector;
   if (results.mode != Mode::kKeyword && !results.jumped) {
     const std::string text = semantic_text(query_text);
-    const auto query_vector = semantic->embedder->embed(text);
+    query_vector = semantic->embedder->embed(text);
+    if (results.mode == Mode::kHybrid && options.fusion.feedback_papers > 0)
+      query_vector = feedback_query(*semantic->vectors, query_vector, keyword_hits,
+                                    options.fusion.feedback_papers, options.fusion.feedback_weight);
     const size_t depth =
         results.mode == Mode::kSemantic ? wanted : std::max(wanted, options.candidates);
     // Filters are checked after the graph search, so ask for more when there are filters.
@@ -232,6 +341,9 @@ Result<HybridResults> search(const index::Snapshot* keyword, const SemanticIndex
 
   std::vector<HybridHit> ranked;
   if (results.mode == Mode::kHybrid && !results.jumped) {
+    if (options.fusion.score_keyword_candidates)
+      semantic_hits = with_keyword_candidates(*semantic->vectors, query_vector,
+                                              std::move(semantic_hits), keyword_hits);
     ranked = fuse(keyword_hits, semantic_hits, options.fusion);
   } else if (results.mode == Mode::kSemantic) {
     for (const vector::Neighbor& neighbor : semantic_hits) {

@@ -4,11 +4,15 @@
 //   auto results = hybrid::search(keyword_snapshot.get(), &semantic, "linear-time attention",
 //                                 {.mode = hybrid::Mode::kHybrid});
 //
-// Hybrid takes the top `candidates` of each side and fuses them. Two fusions are offered:
+// Hybrid takes the top `candidates` of each side and fuses them. Three fusions are offered:
 //  - reciprocal rank fusion (Cormack et al. 2009): score = sum over sides of 1 / (k + rank);
 //  - score blend: each side's scores min-max normalised over its candidates, then
-//    (1 - w) * keyword + w * semantic, a side's missing paper counting 0.
-// The default is the one that measured better on SciFact (docs/search.md has the figures).
+//    (1 - w) * keyword + w * semantic, a side's missing paper counting as that side's lowest;
+//  - z-score blend: the same with each side standardised (minus mean, over standard deviation).
+// In hybrid mode the semantic query can take pseudo-relevance feedback from the keyword side:
+// the query vector is moved toward the mean vector of the best keyword hits before the vector
+// search, so the semantic side looks for papers like the ones the words found.
+// The defaults are those that measured best on SciFact's tuning queries (docs/search.md).
 // The semantic side honours the query's category and date filters (through the keyword index's
 // stored values); phrases and exclusions constrain the keyword side only.
 #pragma once
@@ -17,6 +21,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,18 +35,27 @@
 namespace paperboy::hybrid {
 
 enum class Mode { kKeyword, kSemantic, kHybrid };
-enum class Fusion { kReciprocalRank, kScoreBlend };
+enum class Fusion { kReciprocalRank, kScoreBlend, kZScore };
 
 std::optional<Mode> parse_mode(std::string_view name);  // "keyword", "semantic", "hybrid"
 std::string_view mode_name(Mode mode);
-std::optional<Fusion> parse_fusion(std::string_view name);  // "rrf", "blend"
+std::optional<Fusion> parse_fusion(std::string_view name);  // "rrf", "blend", "zscore"
 std::string_view fusion_name(Fusion fusion);
 
+// The defaults are the fusion best on SciFact's tuning queries (docs/search.md).
 struct FusionParams {
   Fusion fusion = Fusion::kScoreBlend;
   double rrf_k = 60;
-  double semantic_weight = 0.2;  // w of the score blend, chosen on SciFact's tuning queries
+  double semantic_weight = 0.4;  // w of the score blends
+  size_t feedback_papers = 3;    // keyword hits whose vectors steer the semantic query; 0: none
+  double feedback_weight = 0.3;  // share of their mean vector in the steered query
+  // Give keyword candidates the semantic side did not return their own similarity to the
+  // query (from their stored vectors) instead of that side's lowest score.
+  bool score_keyword_candidates = true;
 };
+
+// Names a fusion and its parameters: "rrf k=60", "blend w=0.20 feedback 3x0.50".
+std::string describe(const FusionParams& params);
 
 struct HybridOptions {
   Mode mode = Mode::kHybrid;
@@ -80,6 +94,20 @@ Result<SemanticIndex> open_semantic(const std::filesystem::path& vectors_dir);
 std::vector<HybridHit> fuse(const std::vector<search::Hit>& keyword,
                             const std::vector<vector::Neighbor>& semantic,
                             const FusionParams& params);
+
+// normalise((1 - weight) * query + weight * mean of the vectors of the first `papers` keyword
+// hits): pseudo-relevance feedback for the semantic side. Returns `query` unchanged when none
+// of those papers has a vector or `papers` is 0.
+std::vector<float> feedback_query(const vector::VectorIndex& vectors, std::span<const float> query,
+                                  const std::vector<search::Hit>& keyword, size_t papers,
+                                  double weight);
+
+// `semantic` (best first) extended by the keyword hits it lacks that have a vector, each with
+// its similarity to `query`, and sorted again, best first.
+std::vector<vector::Neighbor> with_keyword_candidates(const vector::VectorIndex& vectors,
+                                                      std::span<const float> query,
+                                                      std::vector<vector::Neighbor> semantic,
+                                                      const std::vector<search::Hit>& keyword);
 
 // The words of a query without its operators (filters, exclusions, field prefixes, quotes):
 // what the embedder should see.

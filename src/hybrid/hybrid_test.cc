@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -139,6 +140,59 @@ TEST(Fuse, ScoreBlendNormalisesEachSide) {
   EXPECT_EQ(fused[2].paper_id, "c");
   EXPECT_EQ(fused[3].paper_id, "d");
   EXPECT_NEAR(fused[3].score, 0.0, 1e-9);
+}
+
+TEST(Fuse, ZScoreBlendStandardisesEachSideAndFloorsMissingPapers) {
+  const std::vector<search::Hit> keyword = {keyword_hit("a", 30), keyword_hit("b", 20),
+                                            keyword_hit("c", 10)};
+  const std::vector<vector::Neighbor> semantic = {{"c", 0.9f}, {"d", 0.5f}};
+  const auto fused = fuse(keyword, semantic, fusion(Fusion::kZScore, 0.5));
+  ASSERT_EQ(fused.size(), 4u);
+  // Keyword z: a +1.2247, b 0, c -1.2247; semantic z: c +1, d -1. a and b lack a semantic
+  // score and d a keyword one: each counts as its side's lowest (-1 and -1.2247).
+  const double z = std::sqrt(1.5);
+  EXPECT_EQ(fused[0].paper_id, "a");
+  EXPECT_NEAR(fused[0].score, 0.5 * z - 0.5, 1e-6);
+  EXPECT_EQ(fused[1].paper_id, "c");
+  EXPECT_NEAR(fused[1].score, -0.5 * z + 0.5, 1e-6);
+  EXPECT_EQ(fused[2].paper_id, "b");
+  EXPECT_NEAR(fused[2].score, -0.5, 1e-6);
+  EXPECT_EQ(fused[3].paper_id, "d");
+  EXPECT_NEAR(fused[3].score, -0.5 * z - 0.5, 1e-6);
+}
+
+TEST(Feedback, MovesTheQueryTowardTheTopKeywordHitsVectors) {
+  auto index = vector::VectorIndex::create(4, "test-model");
+  ASSERT_TRUE(index->upsert("a", std::vector<float>{0, 1, 0, 0}));
+  ASSERT_TRUE(index->upsert("b", std::vector<float>{0, 0, 1, 0}));
+  const std::vector<float> query = {1, 0, 0, 0};
+  const std::vector<search::Hit> keyword = {keyword_hit("a", 9), keyword_hit("missing", 8),
+                                            keyword_hit("b", 7)};
+  // Top 2 keyword hits: "a" has a vector, "missing" none: (0.5 * query + 0.5 * a), unit length.
+  const auto steered = feedback_query(*index, query, keyword, 2, 0.5);
+  ASSERT_EQ(steered.size(), 4u);
+  EXPECT_NEAR(steered[0], std::sqrt(0.5), 1e-2);
+  EXPECT_NEAR(steered[1], std::sqrt(0.5), 1e-2);
+  EXPECT_NEAR(steered[2], 0, 1e-6);
+  EXPECT_EQ(feedback_query(*index, query, keyword, 0, 0.5), query);
+  EXPECT_EQ(feedback_query(*index, query, {keyword_hit("missing", 1)}, 3, 0.5), query);
+}
+
+TEST(Feedback, KeywordCandidatesGetTheirOwnSimilarity) {
+  // Four dimensions: hnswlib wants each stored element 4-byte aligned (int8 codes + scale).
+  auto index = vector::VectorIndex::create(4, "test-model");
+  ASSERT_TRUE(index->upsert("a", std::vector<float>{1, 0, 0, 0}));
+  ASSERT_TRUE(index->upsert("b", std::vector<float>{0.6f, 0.8f, 0, 0}));
+  const std::vector<float> query = {0, 1, 0, 0};
+  const std::vector<vector::Neighbor> semantic = {{"c", 0.9f}};
+  const auto completed = with_keyword_candidates(
+      *index, query, semantic, {keyword_hit("a", 5), keyword_hit("b", 4), keyword_hit("x", 3)});
+  ASSERT_EQ(completed.size(), 3u);  // "x" has no vector
+  EXPECT_EQ(completed[0].paper_id, "c");
+  EXPECT_EQ(completed[1].paper_id, "b");
+  EXPECT_NEAR(completed[1].similarity, 0.8, 1e-2);
+  EXPECT_EQ(completed[2].paper_id, "a");
+  EXPECT_NEAR(completed[2].similarity, 0, 1e-2);
 }
 
 TEST(SemanticText, DropsOperatorsAndKeepsWords) {

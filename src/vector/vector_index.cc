@@ -422,6 +422,14 @@ std::optional<std::vector<float>> VectorIndex::vector_of(std::string_view paper_
 
 size_t VectorIndex::size() const { return graph_->live; }
 
+std::vector<std::string> VectorIndex::paper_ids() const {
+  std::vector<std::string> ids;
+  ids.reserve(graph_->live);
+  for (size_t label = 0; label < graph_->ids.size(); ++label)
+    if (!graph_->removed[label]) ids.push_back(graph_->ids[label]);
+  return ids;
+}
+
 size_t VectorIndex::bytes_per_paper() const {
   const auto& hnsw = *graph_->hnsw;
   if (hnsw.cur_element_count == 0) return 0;

@@ -75,6 +75,8 @@ class VectorIndex {
   std::optional<std::vector<float>> vector_of(std::string_view paper_id) const;
 
   size_t size() const;  // papers with a vector
+  // The ids of the papers with a vector, in the order they were first added.
+  std::vector<std::string> paper_ids() const;
   size_t dimension() const { return dimension_; }
   const std::string& model_identity() const { return model_identity_; }
   // The generation folder open() read, empty for an index made by create().

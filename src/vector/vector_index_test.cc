@@ -218,8 +218,10 @@ TEST(VectorIndex, UpdatesRemovalsAndZeroVectors) {
   EXPECT_EQ(index->search(east, 5).size(), 1u);
   ASSERT_TRUE(index->upsert("b", east));  // back again
   EXPECT_EQ(index->search(east, 1).at(0).paper_id, "b");
+  EXPECT_EQ(index->paper_ids(), (std::vector<std::string>{"a", "b"}));
   ASSERT_TRUE(index->upsert("a", zero));  // nothing to compare: removed
   EXPECT_EQ(index->size(), 1u);
+  EXPECT_EQ(index->paper_ids(), std::vector<std::string>{"b"});
   EXPECT_TRUE(index->search(zero, 5).empty());
   auto wrong = index->upsert("c", std::vector<float>{1, 0});
   ASSERT_FALSE(wrong);
