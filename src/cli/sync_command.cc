@@ -145,9 +145,9 @@ int SyncCommands::run(const GlobalOptions& global) {
                  "[sync] section of the config file\n");
     return kUsage;
   }
-  auto papers = store::open_sqlite_store(store_path(global));
+  auto papers = open_papers_store(global);
   if (!papers) return report(papers.error());
-  auto community = store::open_sqlite_community_store(store_path(global));
+  auto community = store::open_community_store(global.store, store_path(global));
   if (!community) return report(community.error());
 
   sync::Syncer syncer(**papers, sync::state_file(global.data_dir), settings_.sources,
