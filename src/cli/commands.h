@@ -108,6 +108,8 @@ struct ServeOptions {
   std::string katex_dir;  // empty: the web component's default
   MailOptions mail;
   int digest_every_minutes = 0;  // run the digest job this often; 0: never (cron runs it)
+  // How long a node may hold claimed digests; a dead node's job is taken over after twice that.
+  int digest_lease_seconds = 600;
   SyncSettings sync;
   int sync_every_minutes = 0;  // run live sync this often; 0: never
 };

@@ -121,6 +121,12 @@ int main(int argc, char** argv) {
       ->envname("PAPERBOY_DIGEST_EVERY")
       ->capture_default_str()
       ->check(CLI::Range(0, 1440));
+  serve
+      ->add_option("--digest-lease", serve_options.digest_lease_seconds,
+                   "Seconds a node may hold claimed digests before another node may send them")
+      ->envname("PAPERBOY_DIGEST_LEASE")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 86400));
   add_mail_options(*serve, serve_options.mail);
   serve
       ->add_option("--sync-every-minutes", serve_options.sync_every_minutes,

@@ -12,10 +12,12 @@
 #include "cli/commands.h"
 #include "cli/digest_command.h"
 #include "cli/index_sync.h"
+#include "cli/scheduled_job.h"
 #include "cli/sync_command.h"
 #include "cli/vector_sync.h"
 #include "index/index.h"
 #include "mail/digest.h"
+#include "store/cluster_lock.h"
 #include "store/community.h"
 #include "store/store.h"
 #include "store/subscriptions.h"
@@ -24,23 +26,53 @@
 namespace paperboy::cli {
 namespace {
 
-// Runs the digest job every `interval` on its own thread until destroyed. The outbox makes a
-// run safe beside `paperboy digest send` from cron: neither queues nor sends a message twice.
-class DigestScheduler {
+// One round of the digest job. The outbox makes a run safe beside `paperboy digest send` from
+// cron and beside other nodes: none queues or sends a message twice.
+void run_digests(store::Store& papers, store::SubscriptionStore& subscriptions,
+                 const std::filesystem::path& index_dir, const mail::MailSettings& settings) {
+  auto smtp = mail::SmtpClient::create(settings.smtp);
+  std::shared_ptr<const index::Snapshot> snapshot;
+  if (std::filesystem::exists(index_dir / "MANIFEST")) {
+    if (auto opened = index::Snapshot::open(index_dir)) snapshot = *opened;
+  }
+  auto run = smtp ? mail::run_digest_job(
+                        papers, subscriptions, digest_sources_beside(index_dir, snapshot).sources,
+                        **smtp, settings,
+                        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()))
+                  : Result<mail::DigestRun>(std::unexpected(smtp.error()));
+  if (!run) {
+    std::fprintf(stderr, "paperboy serve: digests: %s\n", run.error().message.c_str());
+  } else if (run->queued.queued + run->delivered.sent + run->delivered.failed > 0) {
+    std::fprintf(
+        stderr, "paperboy serve: digests: %zu queued, %zu sent, %zu deferred, %zu failed\n",
+        run->queued.queued, run->delivered.sent, run->delivered.deferred, run->delivered.failed);
+  }
+}
+
+// Keeps the local search index caught up with the store while serving: changes made through
+// other nodes (or by `paperboy ingest` elsewhere) become searchable within about a second.
+// The server reopens the index when its MANIFEST changes.
+class IndexFollower {
  public:
-  DigestScheduler(store::Store& papers, store::SubscriptionStore& subscriptions,
-                  std::filesystem::path index_dir, mail::MailSettings settings,
-                  std::chrono::minutes interval)
-      : thread_([=, this, &papers, &subscriptions] {
+  IndexFollower(store::Store& papers, std::filesystem::path index_dir)
+      : thread_([this, &papers, index_dir = std::move(index_dir)] {
+          std::string last_error;
           std::unique_lock lock(mutex_);
-          while (!stopping_) {
+          while (!wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
             lock.unlock();
-            run_once(papers, subscriptions, index_dir, settings);
+            // A failure (say, `paperboy ingest` holds the index writer) is retried next second
+            // and reported once until it changes.
+            auto synced = sync_index(papers, index_dir, /*quiet=*/true);
+            if (!synced && synced.error().message != last_error) {
+              last_error = synced.error().message;
+              std::fprintf(stderr, "paperboy serve: search index: %s\n", last_error.c_str());
+            } else if (synced) {
+              last_error.clear();
+            }
             lock.lock();
-            wake_.wait_for(lock, interval, [this] { return stopping_; });
           }
         }) {}
-  ~DigestScheduler() {
+  ~IndexFollower() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
@@ -50,27 +82,6 @@ class DigestScheduler {
   }
 
  private:
-  static void run_once(store::Store& papers, store::SubscriptionStore& subscriptions,
-                       const std::filesystem::path& index_dir, const mail::MailSettings& settings) {
-    auto smtp = mail::SmtpClient::create(settings.smtp);
-    std::shared_ptr<const index::Snapshot> snapshot;
-    if (std::filesystem::exists(index_dir / "MANIFEST")) {
-      if (auto opened = index::Snapshot::open(index_dir)) snapshot = *opened;
-    }
-    auto run = smtp
-                   ? mail::run_digest_job(
-                         papers, subscriptions, digest_sources_beside(index_dir, snapshot).sources, **smtp, settings,
-                         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()))
-                   : Result<mail::DigestRun>(std::unexpected(smtp.error()));
-    if (!run) {
-      std::fprintf(stderr, "paperboy serve: digests: %s\n", run.error().message.c_str());
-    } else if (run->queued.queued + run->delivered.sent + run->delivered.failed > 0) {
-      std::fprintf(
-          stderr, "paperboy serve: digests: %zu queued, %zu sent, %zu deferred, %zu failed\n",
-          run->queued.queued, run->delivered.sent, run->delivered.deferred, run->delivered.failed);
-    }
-  }
-
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -118,7 +129,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
     std::fprintf(stderr, "paperboy serve: search index: %s\n", indexed.error().message.c_str());
     return kError;
   }
-  auto community = store::open_sqlite_community_store(store_path(global));
+  auto community = store::open_community_store(global.store, store_path(global));
   if (!community) {
     std::fprintf(stderr, "paperboy serve: %s\n", community.error().message.c_str());
     return kError;
@@ -130,7 +141,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
     std::fprintf(stderr, "paperboy serve: vectors: %s\n", embedded.error().message.c_str());
     return kError;
   }
-  auto subscriptions = store::open_sqlite_subscription_store(store_path(global));
+  auto subscriptions = store::open_subscription_store(global.store, store_path(global));
   if (!subscriptions) {
     std::fprintf(stderr, "paperboy serve: %s\n", subscriptions.error().message.c_str());
     return kError;
@@ -138,6 +149,13 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
   auto mail = mail_settings(global, options.mail);
   if (!mail) {
     std::fprintf(stderr, "paperboy serve: %s\n", mail.error().message.c_str());
+    return kError;
+  }
+  mail->lease = std::chrono::seconds(options.digest_lease_seconds);
+  // Scheduled jobs run once across the processes sharing the store.
+  auto cluster_lock = store::open_cluster_lock(global.store);
+  if (!cluster_lock) {
+    std::fprintf(stderr, "paperboy serve: %s\n", cluster_lock.error().message.c_str());
     return kError;
   }
   web::ServerOptions server_options;
@@ -159,10 +177,20 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
 
   std::fprintf(stderr, "paperboy: serving %s on http://%s:%d (Ctrl-C stops)\n",
                store_path(global).c_str(), options.host.c_str(), (*server)->port());
-  std::unique_ptr<DigestScheduler> digests;
+  // Only a shared store changes behind this node's back. With the embedded one, `paperboy
+  // ingest` updates the index itself and needs the index writer free.
+  std::unique_ptr<IndexFollower> follower;
+  if (store::is_shared_store(global.store))
+    follower = std::make_unique<IndexFollower>(**store, index_path(global));
+  std::unique_ptr<ScheduledJob> digests;
   if (options.digest_every_minutes > 0) {
-    digests = std::make_unique<DigestScheduler>(**store, **subscriptions, index_path(global), *mail,
-                                                std::chrono::minutes(options.digest_every_minutes));
+    // A sender's outbox claims last `lease`; the job's lease outlasts them, so a node that
+    // takes over a dead node's run finds the messages that node had claimed free again.
+    digests = std::make_unique<ScheduledJob>(
+        "digests", **cluster_lock, std::chrono::minutes(options.digest_every_minutes),
+        2 * mail->lease, [&, index_dir = index_path(global), settings = *mail] {
+          run_digests(**store, **subscriptions, index_dir, settings);
+        });
   }
   std::unique_ptr<SyncScheduler> syncs;
   if (options.sync_every_minutes > 0) {

@@ -65,10 +65,12 @@ constexpr size_t kPoolSize = 8;
 int64_t seconds(sys_seconds instant) { return instant.time_since_epoch().count(); }
 sys_seconds instant(int64_t value) { return sys_seconds{std::chrono::seconds{value}}; }
 
+// The same text as the SQLite backend writes, so `paperboy migrate` copies it as is.
 std::string topics_json(const Topics& topics) {
-  return nlohmann::json{
-      {"categories", topics.categories}, {"queries", topics.queries}, {"authors", topics.authors}}
-      .dump();
+  nlohmann::json json{
+      {"categories", topics.categories}, {"queries", topics.queries}, {"authors", topics.authors}};
+  if (topics.like_my_papers) json["like_my_papers"] = true;
+  return json.dump();
 }
 
 Topics parse_topics(std::string_view text) {
@@ -84,6 +86,7 @@ Topics parse_topics(std::string_view text) {
   list("categories", topics.categories);
   list("queries", topics.queries);
   list("authors", topics.authors);
+  topics.like_my_papers = json.value("like_my_papers", false) == true;
   return topics;
 }
 

@@ -84,6 +84,7 @@ TEST_P(SubscriptionStoreTest, NewAddressesStartPendingAndKeepTheirPreferences) {
   s.time_zone = "Europe/London";
   s.send_hour = 9;
   s.topics = {{"cs.LG", "stat"}, {"\"state space\""}, {"Albert Gu"}};
+  s.topics.like_my_papers = true;
   s.max_papers = 5;
   s.include_trending = false;
   auto stored = store_->subscribe(s, now_);
