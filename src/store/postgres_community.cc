@@ -407,9 +407,8 @@ class PostgresCommunityStore final : public CommunityStore {
     return ids;
   }
 
-  // CommunityStore::record_visit, which the interface is gaining (see community.h).
   Result<std::optional<sys_seconds>> record_visit(int64_t user_id, sys_seconds at,
-                                                  std::chrono::seconds gap) {
+                                                  std::chrono::seconds gap) override {
     // SET expressions read the row as it was, so seen_before takes the old last_seen.
     auto rows = run("record_visit",
                     "INSERT INTO user_visits AS v (user_id, last_seen, seen_before) "
