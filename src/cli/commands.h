@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "core/result.h"
-
 #include "sync/sync.h"
 
 namespace paperboy::store {
@@ -106,6 +105,7 @@ struct ServeOptions {
   int port = 8080;
   int threads = 8;
   std::string katex_dir;  // empty: the web component's default
+  bool access_log = false;
   MailOptions mail;
   int digest_every_minutes = 0;  // run the digest job this often; 0: never (cron runs it)
   // How long a node may hold claimed digests; a dead node's job is taken over after twice that.

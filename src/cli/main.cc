@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/backup_command.h"
 #include "cli/commands.h"
 #include "cli/digest_command.h"
-#include "cli/sync_command.h"
+#include "cli/logging.h"
 #include "cli/recommend_command.h"
+#include "cli/sync_command.h"
 #include "cli/user_command.h"
 #include "cli/vector_sync.h"
 
@@ -43,6 +45,15 @@ int main(int argc, char** argv) {
                  "file; default: DATA/paperboy.db")
       ->envname("PAPERBOY_STORE");
   app.add_flag("-q,--quiet", global.quiet, "No progress output");
+  std::string log_format = "text";
+  std::string log_level = "info";
+  app.add_option("--log-format", log_format, "Log lines as text or json (one object per line)")
+      ->envname("PAPERBOY_LOG_FORMAT")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->envname("PAPERBOY_LOG_LEVEL")
+      ->capture_default_str();
 
   IngestOptions ingest_options;
   auto* ingest = app.add_subcommand("ingest", "Import papers from files or folders into the store");
@@ -115,6 +126,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   serve->add_option("--katex-dir", serve_options.katex_dir, "KaTeX dist folder for math rendering")
       ->envname("PAPERBOY_KATEX_DIR");
+  serve->add_flag("--access-log", serve_options.access_log, "Log every request at info level")
+      ->envname("PAPERBOY_ACCESS_LOG");
   serve
       ->add_option("--digest-every", serve_options.digest_every_minutes,
                    "Run the email digest job every N minutes (0: never; cron runs `digest send`)")
@@ -217,6 +230,7 @@ int main(int argc, char** argv) {
 
   DigestCommands digest(app);
   SyncCommands sync_commands(app);
+  BackupCommands backup(app);
 
   UserCommands user(app);
   RecommendCommand recommend(app);
@@ -248,6 +262,10 @@ int main(int argc, char** argv) {
     return code == 0 ? kSuccess : kUsage;
   }
   global.data_dir = data_dir;
+  if (auto logging = configure_logging(log_format, log_level); !logging) {
+    std::fprintf(stderr, "paperboy: %s\n", logging.error().message.c_str());
+    return kUsage;
+  }
 
   if (ingest->parsed()) return run_ingest(global, ingest_options);
   if (show->parsed()) return run_show(global, show_id, show_json);
@@ -278,6 +296,7 @@ int main(int argc, char** argv) {
   if (digest.parsed()) return digest.run(global);
   if (migrate->parsed()) return run_migrate(global, migrate_options);
   if (sync_commands.parsed()) return sync_commands.run(global);
+  if (backup.parsed()) return backup.run(global);
   if (encode->parsed()) return run_encode(global, encode_options);
   return kUsage;
 }

@@ -168,6 +168,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
   server_options.host = options.host;
   server_options.port = options.port;
   server_options.threads = options.threads;
+  server_options.access_log = options.access_log;
   if (!options.katex_dir.empty()) server_options.katex_dir = options.katex_dir;
   auto server = web::Server::create(**store, server_options);
   if (!server) {

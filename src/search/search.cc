@@ -434,6 +434,22 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
     for (size_t t : group.terms) search.cursor(t).advance(target);
     return doc;
   };
+  // Rarest groups first, each advanced to the furthest doc seen so far in the round: a rare
+  // group's next doc lets the common groups' cursors skip whole blocks without decoding them.
+  auto postings = [&](const ResolvedGroup& group) {
+    uint64_t total = 0;
+    for (const ResolvedClause& clause : group.alternatives) {
+      uint32_t rarest = UINT32_MAX;
+      for (size_t t : clause.terms) rarest = std::min(rarest, search.cursor(t).doc_freq());
+      total += rarest;
+    }
+    return total;
+  };
+  std::vector<const ResolvedGroup*> rarest_first;
+  for (const ResolvedGroup& group : plan.groups) rarest_first.push_back(&group);
+  std::stable_sort(
+      rarest_first.begin(), rarest_first.end(),
+      [&](const ResolvedGroup* a, const ResolvedGroup* b) { return postings(*a) < postings(*b); });
   uint32_t candidate = 0;
   while (candidate != kNoDoc) {
     if (top.full()) {
@@ -452,8 +468,8 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
       }
     }
     uint32_t aligned = candidate;
-    for (const ResolvedGroup& group : plan.groups) {
-      uint32_t doc = group_doc(group, candidate);
+    for (const ResolvedGroup* group : rarest_first) {
+      uint32_t doc = group_doc(*group, aligned);
       if (doc == kNoDoc) return;
       aligned = std::max(aligned, doc);
     }

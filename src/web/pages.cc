@@ -619,7 +619,8 @@ std::string Pages::search(const SearchView& view) const {
     option.set("label", label);
     option.set("hint", hint);
     option.set("url", search_path(target));
-    option.set("active", view.mode.empty() ? std::string_view(mode) == "hybrid" : view.mode == mode);
+    option.set("active",
+               view.mode.empty() ? std::string_view(mode) == "hybrid" : view.mode == mode);
     modes.push_back(option);
   }
   data.set("modes", modes);

@@ -48,7 +48,7 @@ struct SearchView {
   std::string q;  // the words as typed, without the category and year filters
   std::string category;
   std::string year;
-  std::string mode;  // keyword | semantic | hybrid as asked; empty: the default (hybrid)
+  std::string mode;     // keyword | semantic | hybrid as asked; empty: the default (hybrid)
   std::string exclude;  // exclusion words as given; empty: none
   search::Sort sort = search::Sort::kRelevance;
   size_t page = 1;  // 1-based

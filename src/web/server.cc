@@ -841,8 +841,7 @@ struct Server::State {
     }
     if (index) {
       if (auto snapshot = index->current()) {
-        out.single("paperboy_index_documents", Kind::gauge,
-                   "Papers the keyword index can return.",
+        out.single("paperboy_index_documents", Kind::gauge, "Papers the keyword index can return.",
                    static_cast<double>((*snapshot)->live_count()));
         out.single("paperboy_index_segments", Kind::gauge, "Segments in the keyword index.",
                    static_cast<double>((*snapshot)->segments().size()));
@@ -990,9 +989,15 @@ struct Server::State {
     http.set_logger([this](const Request& request, const Response& response) {
       const auto elapsed = std::chrono::steady_clock::now() - request_started;
       request_metrics.record(request.path, response.status, elapsed);
-      spdlog::debug("web: {} {} {} {} bytes {:.3f} ms", request.method, request.path,
-                    response.status, response.body.size(),
-                    std::chrono::duration<double, std::milli>(elapsed).count());
+      if (!options.access_log) return;
+      // A JSON object, so that JSON logging (cli/logging.h) turns its fields into the line's.
+      spdlog::info("{}", json{{"method", request.method},
+                              {"path", request.path},
+                              {"status", response.status},
+                              {"bytes", response.body.size()},
+                              {"ms", std::chrono::duration<double, std::milli>(elapsed).count()},
+                              {"remote", request.remote_addr}}
+                             .dump(-1, ' ', false, json::error_handler_t::replace));
     });
   }
 };

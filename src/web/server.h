@@ -43,6 +43,8 @@ struct ServerOptions {
   mail::MailSettings mail;
   // More samples for /metrics (sync counters, ...), called on every scrape from a request thread.
   std::vector<MetricsSource> metrics_sources;
+  // One info-level log line per request (method, path, status, bytes, ms, remote).
+  bool access_log = false;
 };
 
 class Server {

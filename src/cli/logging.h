@@ -1,0 +1,16 @@
+// Where paperboy's log lines go and how they look: text for people (the default) or JSON lines
+// for log collectors, on standard error either way.
+#pragma once
+
+#include <string_view>
+
+#include "core/result.h"
+
+namespace paperboy::cli {
+
+// `format` is "text" or "json"; `level` one of trace, debug, info, warn, error, off. In JSON
+// mode each line is one object with time (UTC, RFC 3339), level, logger and msg; a message that
+// is itself a JSON object (the server's access log) has its fields merged in instead.
+Result<void> configure_logging(std::string_view format, std::string_view level);
+
+}  // namespace paperboy::cli
