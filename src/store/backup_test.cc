@@ -52,11 +52,14 @@ TEST_F(Backup, CopyHoldsWholeBatchesWhileAWriterKeepsGoing) {
   write_batch(**store, 0);
 
   std::atomic<bool> stop{false};
-  std::atomic<int> batches{1};
+  std::atomic<int> committed{1};
   std::thread writer([&] {
-    while (!stop && batches < 400) write_batch(**store, batches++);
+    for (int batch = 1; !stop && batch < 400; ++batch) {
+      write_batch(**store, batch);
+      ++committed;
+    }
   });
-  while (batches < 20) std::this_thread::yield();
+  while (committed < 20) std::this_thread::yield();
   auto backed_up = backup_sqlite_store(directory_ / "papers.db", directory_ / "copy.db");
   stop = true;
   writer.join();
