@@ -113,9 +113,9 @@ class DigestBuilder {
   const std::optional<std::pair<std::vector<float>, float>>& semantic_match(
       const std::string& query);
   // The window's papers recommended from the likes of the subscriber's account, with reasons.
-  Result<std::map<std::string, std::string>> liked_matches(
-      const store::Subscription& subscription, const std::vector<Paper>& candidates,
-      const std::string& first_day);
+  Result<std::map<std::string, std::string>> liked_matches(const store::Subscription& subscription,
+                                                           const std::vector<Paper>& candidates,
+                                                           const std::string& first_day);
 
   store::Store& papers_;
   DigestSources sources_;

@@ -166,8 +166,7 @@ TEST_P(Users, VisitsEndAfterAPauseAndReportWhenThePreviousOneEnded) {
       << "the same visit";
   // Forty minutes of quiet: a new visit, after the one that ended at +20 minutes.
   const sys_seconds second = start + std::chrono::minutes(60);
-  EXPECT_EQ(must(community->record_visit(ada.id, second, gap)),
-            start + std::chrono::minutes(20));
+  EXPECT_EQ(must(community->record_visit(ada.id, second, gap)), start + std::chrono::minutes(20));
   EXPECT_EQ(must(community->record_visit(ada.id, second + std::chrono::minutes(5), gap)),
             start + std::chrono::minutes(20))
       << "still the second visit";
