@@ -16,6 +16,7 @@
 
 #include "core/arxiv_id.h"
 #include "store/fast_keys.h"
+#include "store/paper_columns.h"
 #include "store/pg_access.h"
 #include "store/pg_pool.h"
 #include "store/store.h"
@@ -81,39 +82,8 @@ CREATE FUNCTION paperboy_next_change() RETURNS bigint LANGUAGE sql VOLATILE AS
 }};
 
 // Every Paper field and its column, in the order of the SELECT lists and parameters below.
-using Field = std::variant<std::string Paper::*, int Paper::*, int64_t Paper::*,
-                           std::vector<std::string> Paper::*>;
-struct Column {
-  const char* name;
-  Field field;
-};
-const std::array<Column, 25> kColumns = {{
-    {"arxiv_id", &Paper::arxiv_id},
-    {"version", &Paper::version},
-    {"doi", &Paper::doi},
-    {"title", &Paper::title},
-    {"abstract", &Paper::abstract},
-    {"authors", &Paper::authors},
-    {"author_count", &Paper::author_count},
-    {"categories", &Paper::categories},
-    {"published", &Paper::published},
-    {"updated", &Paper::updated},
-    {"feed_day", &Paper::feed_day},
-    {"submitted_at", &Paper::submitted_at},
-    {"comments", &Paper::comments},
-    {"journal_ref", &Paper::journal_ref},
-    {"license", &Paper::license},
-    {"code_url", &Paper::code_url},
-    {"project_url", &Paper::project_url},
-    {"github_stars", &Paper::github_stars},
-    {"upvotes", &Paper::upvotes},
-    {"num_comments", &Paper::num_comments},
-    {"submitted_by", &Paper::submitted_by},
-    {"organization", &Paper::organization},
-    {"ai_summary", &Paper::ai_summary},
-    {"ai_keywords", &Paper::ai_keywords},
-    {"source", &Paper::source},
-}};
+using detail::Column;
+using detail::kColumns;
 // Parameters after the Paper fields in INSERT and UPDATE.
 constexpr size_t kTitleKeyParam = kColumns.size() + 1;
 constexpr size_t kEnteredAtParam = kColumns.size() + 2;

@@ -17,6 +17,7 @@
 #include "core/arxiv_id.h"
 #include "store/community_schema.h"
 #include "store/fast_keys.h"
+#include "store/paper_columns.h"
 #include "store/store.h"
 #include "store/subscription_schema.h"
 
@@ -96,41 +97,9 @@ CREATE INDEX papers_title_only ON papers(title_hash) WHERE arxiv_id IS NULL;
 };
 constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 
-// Every Paper field and its column; reading, writing and the SQL below are all driven by this
-// table, so a new field needs one line here (and a migration adding the column).
-using Field = std::variant<std::string Paper::*, int Paper::*, int64_t Paper::*,
-                           std::vector<std::string> Paper::*>;
-struct Column {
-  const char* name;
-  Field field;
-};
-const std::array<Column, 25> kColumns = {{
-    {"arxiv_id", &Paper::arxiv_id},
-    {"version", &Paper::version},
-    {"doi", &Paper::doi},
-    {"title", &Paper::title},
-    {"abstract", &Paper::abstract},
-    {"authors", &Paper::authors},
-    {"author_count", &Paper::author_count},
-    {"categories", &Paper::categories},
-    {"published", &Paper::published},
-    {"updated", &Paper::updated},
-    {"feed_day", &Paper::feed_day},
-    {"submitted_at", &Paper::submitted_at},
-    {"comments", &Paper::comments},
-    {"journal_ref", &Paper::journal_ref},
-    {"license", &Paper::license},
-    {"code_url", &Paper::code_url},
-    {"project_url", &Paper::project_url},
-    {"github_stars", &Paper::github_stars},
-    {"upvotes", &Paper::upvotes},
-    {"num_comments", &Paper::num_comments},
-    {"submitted_by", &Paper::submitted_by},
-    {"organization", &Paper::organization},
-    {"ai_summary", &Paper::ai_summary},
-    {"ai_keywords", &Paper::ai_keywords},
-    {"source", &Paper::source},
-}};
+// Every Paper field and its column (paper_columns.h) drives reading, writing and the SQL below.
+using detail::Column;
+using detail::kColumns;
 // Parameters after the Paper fields in INSERT and UPDATE.
 constexpr int kTitleKeyParam = kColumns.size() + 1;
 constexpr int kEnteredAtParam = kColumns.size() + 2;
