@@ -315,11 +315,13 @@ int run(const std::string& variant, const fs::path& corpus_path, const fs::path&
   for (const QueryLine& query : queries) run_query(query);  // warm-up: page cache and caches
   std::map<std::string, std::vector<double>> latencies;
   std::map<std::string, size_t> empty;
+  std::vector<std::pair<double, const QueryLine*>> slowest;
   for (const QueryLine& query : queries) {
     auto start = Clock::now();
     size_t hits = run_query(query);
-    latencies[query.query_class].push_back(
-        std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    double micros = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    latencies[query.query_class].push_back(micros);
+    slowest.emplace_back(micros, &query);
     if (hits == 0) ++empty[query.query_class];
   }
   struct rusage usage {};
@@ -342,6 +344,13 @@ int run(const std::string& variant, const fs::path& corpus_path, const fs::path&
   for (const auto& [name, values] : latencies)
     std::fprintf(stderr, " [%s: %zu queries, %zu empty]", name.c_str(), values.size(), empty[name]);
   std::fprintf(stderr, "\n");
+  // The tail is what p99 is made of: name the queries so that they can be profiled.
+  size_t shown = std::min<size_t>(slowest.size(), 10);
+  std::partial_sort(slowest.begin(), slowest.begin() + static_cast<long>(shown), slowest.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = 0; i < shown; ++i)
+    std::fprintf(stderr, "%s: slow %.2f ms [%s] %s\n", variant.c_str(), slowest[i].first / 1000.0,
+                 slowest[i].second->query_class.c_str(), slowest[i].second->text.c_str());
   return 0;
 }
 

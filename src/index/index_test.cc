@@ -142,6 +142,91 @@ TEST(Index, SkipsAcrossManyBlocks) {
   EXPECT_EQ(common.positions(kAbstract).size(), 1u + 301 % 5);
 }
 
+// Postings with gaps from 1 to 2,000 (doc widths of 1 to 18 bits) and frequencies up to
+// 70,000 (capped at 65,535 as the format stores them), read back through next() and through
+// advance() to random targets.
+TEST(Index, CursorReadsBitPackedBlocksAtEveryWidth) {
+  TempDir dir;
+  std::mt19937 random(7);
+  PostingList postings;
+  std::vector<StoredDoc> docs(600'000);
+  const std::array<uint32_t, 4> gap_scales = {1, 16, 256, 2000};  // by block, in turn
+  for (uint32_t doc = 0; doc < docs.size();) {
+    postings.docs.push_back(doc);
+    uint32_t title_tf = random() % 2;
+    uint32_t abstract_tf = random() % 400 == 0 ? 70'000 : random() % 9;
+    uint32_t authors_tf = random() % 4 == 0 ? 1 : 0;
+    postings.tf.push_back({title_tf, abstract_tf, authors_tf});
+    for (size_t f = 0; f < kFieldCount; ++f)
+      for (uint32_t k = 0; k < postings.tf.back()[f]; ++k) postings.positions.push_back(k * 3);
+    doc += 1 + random() % gap_scales[postings.docs.size() / kBlockSize % gap_scales.size()];
+  }
+  for (StoredDoc& doc : docs) doc.field_length = {10, 100'000, 3};
+  auto path = dir.path() / "00000001.seg";
+  auto writer = SegmentFileWriter::create(path, docs);
+  ASSERT_TRUE(writer) << writer.error().message;
+  ASSERT_TRUE(writer->add_term("term", postings));
+  ASSERT_TRUE(writer->finish());
+  auto segment = Segment::open(path);
+  ASSERT_TRUE(segment) << segment.error().message;
+  auto cursor = (*segment)->cursor(0);
+  ASSERT_EQ(cursor.doc_freq(), postings.size());
+  size_t position_index = 0;
+  for (size_t i = 0; i < postings.size(); ++i, cursor.next()) {
+    ASSERT_EQ(cursor.doc(), postings.docs[i]);
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      uint32_t stored_tf = std::min<uint32_t>(postings.tf[i][f], UINT16_MAX);
+      ASSERT_EQ(cursor.tf(f), stored_tf) << "posting " << i << " field " << f;
+      std::vector<uint32_t> expected(postings.positions.begin() + position_index,
+                                     postings.positions.begin() + position_index + stored_tf);
+      ASSERT_EQ(cursor.positions(f), expected);
+      position_index += postings.tf[i][f];
+    }
+  }
+  EXPECT_EQ(cursor.doc(), kNoDoc);
+
+  for (int round = 0; round < 20; ++round) {
+    auto skipping = (*segment)->cursor(0);
+    uint32_t target = 0;
+    while (true) {
+      target += random() % (round < 10 ? 50 : 1'000'000 / (round + 1));
+      skipping.advance(target);
+      auto expected = std::lower_bound(postings.docs.begin(), postings.docs.end(), target);
+      if (expected == postings.docs.end()) {
+        ASSERT_EQ(skipping.doc(), kNoDoc);
+        break;
+      }
+      ASSERT_EQ(skipping.doc(), *expected) << "target " << target;
+      ASSERT_EQ(skipping.tf(kTitle), postings.tf[expected - postings.docs.begin()][kTitle]);
+      target = skipping.doc();
+    }
+  }
+}
+
+TEST(Index, OlderSegmentFormatAsksForARebuild) {
+  TempDir dir;
+  {
+    auto writer = IndexWriter::open(dir.path());
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE((*writer)->add(make_doc("a", "first", "")));
+    ASSERT_TRUE((*writer)->commit());
+  }
+  std::filesystem::path segment_path;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    if (entry.path().extension() == ".seg") segment_path = entry.path();
+  // The version follows the 8-byte magic; 2 is the format before bit-packed blocks.
+  FILE* segment = std::fopen(segment_path.c_str(), "r+b");
+  ASSERT_NE(segment, nullptr);
+  const uint32_t old_version = 2;
+  std::fseek(segment, 8, SEEK_SET);
+  std::fwrite(&old_version, sizeof(old_version), 1, segment);
+  std::fclose(segment);
+  auto opened = Snapshot::open(dir.path());
+  ASSERT_FALSE(opened);
+  EXPECT_NE(opened.error().message.find(segment_path.filename().string()), std::string::npos);
+  EXPECT_NE(opened.error().message.find("paperboy index rebuild"), std::string::npos);
+}
+
 TEST(Index, UpdatesReplaceAndRemovesDelete) {
   TempDir dir;
   {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "index/bitpack.h"
 #include "index/varint.h"
 
 namespace paperboy::index {
@@ -18,7 +19,7 @@ namespace paperboy::index {
 namespace detail {
 
 inline constexpr char kMagic[8] = {'P', 'B', 'S', 'E', 'G', 'M', 'N', 'T'};
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;
 
 struct SegmentHeader {
   char magic[8];
@@ -47,7 +48,8 @@ struct DocRecord {
 };
 
 struct TermRecord {
-  uint64_t postings_offset;  // BlockMeta[block_count], then block data
+  // uint32_t last_doc[block_count], BlockMeta[block_count], block data, then positions
+  uint64_t postings_offset;
   uint64_t postings_size;
   uint64_t term_offset;  // relative to term_strings_offset
   uint32_t term_length;
@@ -56,9 +58,12 @@ struct TermRecord {
   uint32_t padding;
 };
 
+// A block's data, bit-packed (bitpack.h), each run padded to a byte: the docs as offsets from
+// the block's base (0 for the first block, else the previous block's last doc + 1) at the width
+// of last_doc - base, then the term frequency of each field at the width of the bound's max_tf.
+// Both widths follow from the skip data, so they are not stored.
 struct BlockMeta {
-  uint32_t last_doc;
-  uint32_t doc_data_offset;       // relative to the end of the BlockMeta table
+  uint32_t data_offset;           // relative to the end of the BlockMeta table
   uint32_t position_data_offset;  // same base
   uint32_t doc_count;
   BlockBound bound;
@@ -67,7 +72,10 @@ struct BlockMeta {
 static_assert(sizeof(SegmentHeader) == 104);
 static_assert(sizeof(DocRecord) == 40);
 static_assert(sizeof(TermRecord) == 40);
-static_assert(sizeof(BlockMeta) == 16 + sizeof(BlockBound));
+static_assert(sizeof(BlockMeta) == 12 + sizeof(BlockBound));
+
+// Bytes of table per block: its last doc and its BlockMeta.
+inline constexpr uint64_t kBlockTableBytes = sizeof(uint32_t) + sizeof(BlockMeta);
 
 }  // namespace detail
 
@@ -99,13 +107,39 @@ float round_up(double value) {
 // ---------------------------------------------------------------------------------------------
 // PostingCursor
 
+namespace {
+
+uint32_t block_base(const uint32_t* last_docs, uint32_t block) {
+  return block == 0 ? 0 : last_docs[block - 1] + 1;
+}
+
+uint32_t doc_width(const uint32_t* last_docs, uint32_t block) {
+  return bit_width_of(last_docs[block] - block_base(last_docs, block));
+}
+
+// Bytes of a block's packed docs and frequencies.
+uint64_t block_data_bytes(const uint32_t* last_docs, const BlockMeta& meta, uint32_t block) {
+  uint64_t bytes = packed_bytes(meta.doc_count, doc_width(last_docs, block));
+  for (size_t f = 0; f < kFieldCount; ++f)
+    bytes += packed_bytes(meta.doc_count, bit_width_of(meta.bound.max_tf[f]));
+  return bytes;
+}
+
+}  // namespace
+
 PostingCursor::PostingCursor(const Segment* segment, const TermRecord* term) {
   const uint8_t* base = segment->data_ + term->postings_offset;
-  blocks_ = reinterpret_cast<const BlockMeta*>(base);
   block_count_ = term->block_count;
   doc_freq_ = term->doc_freq;
-  doc_data_ = base + sizeof(BlockMeta) * block_count_;
+  last_docs_ = reinterpret_cast<const uint32_t*>(base);
+  blocks_ = reinterpret_cast<const BlockMeta*>(base + sizeof(uint32_t) * block_count_);
+  data_ = base + detail::kBlockTableBytes * block_count_;
   end_ = base + term->postings_size;
+  enter_block(0);
+}
+
+const BlockBound& PostingCursor::list_bound() const {
+  if (list_bound_known_) return list_bound_;
   for (uint32_t b = 0; b < block_count_; ++b) {
     const BlockBound& bound = blocks_[b].bound;
     list_bound_.max_reference_weight =
@@ -117,57 +151,91 @@ PostingCursor::PostingCursor(const Segment* segment, const TermRecord* term) {
         list_bound_.min_length[f] = bound.min_length[f];
     }
   }
-  if (block_count_ > 0) load_block(0);
+  list_bound_known_ = true;
+  return list_bound_;
 }
 
-void PostingCursor::load_block(uint32_t block) {
+void PostingCursor::enter_block(uint32_t block) {
   block_ = block;
+  index_in_block_ = 0;
   if (block >= block_count_) {
     doc_ = kNoDoc;
     docs_in_block_ = 0;
     return;
   }
   const BlockMeta& meta = blocks_[block];
-  const uint8_t* p = doc_data_ + meta.doc_data_offset;
-  uint32_t doc = block == 0 ? 0 : blocks_[block - 1].last_doc;
   docs_in_block_ = std::min(meta.doc_count, kBlockSize);
-  for (uint32_t i = 0; i < docs_in_block_; ++i) {
-    doc += read_varint(p, end_);
-    docs_[i] = doc;
-    for (size_t f = 0; f < kFieldCount; ++f) tf_[i][f] = read_varint(p, end_);
+  block_base_ = block_base(last_docs_, block);
+  doc_width_ = doc_width(last_docs_, block);
+  const uint8_t* run = data_ + meta.data_offset;
+  doc_bits_ = run;
+  run += packed_bytes(meta.doc_count, doc_width_);
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    tf_width_[f] = bit_width_of(meta.bound.max_tf[f]);
+    tf_bits_[f] = run;
+    run += packed_bytes(meta.doc_count, tf_width_[f]);
   }
-  index_in_block_ = 0;
-  doc_ = docs_in_block_ > 0 ? docs_[0] : kNoDoc;
+  doc_ = docs_in_block_ > 0 ? doc_at(0) : kNoDoc;
   if (shallow_block_ < block) shallow_block_ = block;
+}
+
+uint32_t PostingCursor::doc_at(uint32_t index) const {
+  return block_base_ + unpack_bits(doc_bits_, end_, doc_width_, index);
+}
+
+uint32_t PostingCursor::tf(size_t field) const {
+  return unpack_bits(tf_bits_[field], end_, tf_width_[field], index_in_block_);
+}
+
+uint32_t PostingCursor::find_block(uint32_t from, uint32_t target) const {
+  // Galloping: conjunctions mostly skip a few blocks, sometimes very many.
+  uint32_t high = from;
+  uint32_t step = 1;
+  while (high < block_count_ && last_docs_[high] < target) {
+    from = high + 1;
+    high += step;
+    step *= 2;
+  }
+  high = std::min(high, block_count_);
+  return static_cast<uint32_t>(std::lower_bound(last_docs_ + from, last_docs_ + high, target) -
+                               last_docs_);
 }
 
 void PostingCursor::next() {
   if (doc_ == kNoDoc) return;
   if (++index_in_block_ < docs_in_block_) {
-    doc_ = docs_[index_in_block_];
+    doc_ = doc_at(index_in_block_);
     return;
   }
-  load_block(block_ + 1);
+  enter_block(block_ + 1);
 }
 
 void PostingCursor::advance(uint32_t target) {
-  if (doc_ == kNoDoc || doc_ >= target) return;
-  if (blocks_[block_].last_doc < target) {
-    uint32_t block = block_ + 1;
-    while (block < block_count_ && blocks_[block].last_doc < target) ++block;
-    load_block(block);
-    if (doc_ == kNoDoc) return;
+  while (doc_ != kNoDoc && doc_ < target) {
+    if (last_docs_[block_] < target) {
+      enter_block(find_block(block_ + 1, target));
+      continue;
+    }
+    // The block's last doc is >= target: binary search its remaining docs.
+    uint32_t low = index_in_block_ + 1;
+    uint32_t high = docs_in_block_ - 1;
+    while (low < high) {
+      uint32_t middle = low + (high - low) / 2;
+      if (doc_at(middle) < target)
+        low = middle + 1;
+      else
+        high = middle;
+    }
+    index_in_block_ = std::min(low, docs_in_block_ - 1);
+    doc_ = doc_at(index_in_block_);
+    // Only a damaged block has no doc >= target before its end; go on with the next one.
+    if (doc_ < target) enter_block(block_ + 1);
   }
-  while (index_in_block_ < docs_in_block_ && docs_[index_in_block_] < target) ++index_in_block_;
-  if (index_in_block_ < docs_in_block_)
-    doc_ = docs_[index_in_block_];
-  else
-    load_block(block_ + 1);
 }
 
 const uint8_t* PostingCursor::seek_positions() const {
   // Sequential calls (phrase checks, merges) continue from the previous doc's positions.
-  const uint8_t* p = doc_data_ + blocks_[block_].position_data_offset;
+  const uint8_t* p = data_ + blocks_[block_].position_data_offset;
   uint32_t i = 0;
   if (position_block_ == block_ && position_index_ <= index_in_block_) {
     p = position_pointer_;
@@ -175,7 +243,8 @@ const uint8_t* PostingCursor::seek_positions() const {
   }
   uint64_t skipped = 0;
   for (; i < index_in_block_; ++i)
-    for (size_t f = 0; f < kFieldCount; ++f) skipped += tf_[i][f];
+    for (size_t f = 0; f < kFieldCount; ++f)
+      skipped += unpack_bits(tf_bits_[f], end_, tf_width_[f], i);
   p = skip_varints(p, end_, skipped);
   position_block_ = block_;
   position_index_ = index_in_block_;
@@ -194,10 +263,10 @@ void PostingCursor::positions(size_t field, std::vector<uint32_t>& out) const {
   if (doc_ == kNoDoc) return;
   const uint8_t* p = seek_positions();
   uint64_t skipped = 0;
-  for (size_t f = 0; f < field; ++f) skipped += tf_[index_in_block_][f];
+  for (size_t f = 0; f < field; ++f) skipped += tf(f);
   p = skip_varints(p, end_, skipped);
   uint32_t position = 0;
-  for (uint32_t k = 0; k < tf_[index_in_block_][field]; ++k) {
+  for (uint32_t k = tf(field); k > 0; --k) {
     position += read_varint(p, end_);
     out.push_back(position);
   }
@@ -208,7 +277,7 @@ void PostingCursor::append_all_positions(std::vector<uint32_t>& out) const {
   const uint8_t* p = seek_positions();
   for (size_t f = 0; f < kFieldCount; ++f) {
     uint32_t position = 0;
-    for (uint32_t k = 0; k < tf_[index_in_block_][f]; ++k) {
+    for (uint32_t k = tf(f); k > 0; --k) {
       position += read_varint(p, end_);
       out.push_back(position);
     }
@@ -217,8 +286,8 @@ void PostingCursor::append_all_positions(std::vector<uint32_t>& out) const {
 
 uint32_t PostingCursor::shallow_advance(uint32_t target) {
   if (shallow_block_ < block_) shallow_block_ = block_;
-  while (shallow_block_ < block_count_ && blocks_[shallow_block_].last_doc < target)
-    ++shallow_block_;
+  if (shallow_block_ < block_count_ && last_docs_[shallow_block_] < target)
+    shallow_block_ = find_block(shallow_block_ + 1, target);
   return shallow_last_doc();
 }
 
@@ -228,7 +297,7 @@ const BlockBound& PostingCursor::shallow_bound() const {
 }
 
 uint32_t PostingCursor::shallow_last_doc() const {
-  return shallow_block_ < block_count_ ? blocks_[shallow_block_].last_doc : kNoDoc;
+  return shallow_block_ < block_count_ ? last_docs_[shallow_block_] : kNoDoc;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,6 +344,10 @@ Result<void> Segment::validate() const {
   const SegmentHeader& h = *header_;
   if (std::memcmp(h.magic, detail::kMagic, sizeof(h.magic)) != 0)
     return fail("not a paperboy segment (bad magic)");
+  if (h.version < detail::kFormatVersion)
+    return fail("segment format version " + std::to_string(h.version) +
+                " was written by an older paperboy; the index is derived from the store, so "
+                "rebuild it with `paperboy index rebuild`");
   if (h.version != detail::kFormatVersion)
     return fail("unsupported segment format version " + std::to_string(h.version));
   if (h.file_size != size_) return fail("segment is truncated or has trailing bytes");
@@ -300,15 +373,28 @@ Result<void> Segment::validate() const {
   for (uint64_t t = 0; t < h.term_count; ++t) {
     const TermRecord& term = terms[t];
     if (h.term_strings_offset + term.term_offset + term.term_length > size_ ||
-        !within(term.postings_offset, term.postings_size) ||
-        uint64_t{term.block_count} * sizeof(BlockMeta) > term.postings_size)
+        !within(term.postings_offset, term.postings_size) || term.block_count == 0 ||
+        uint64_t{term.block_count} * detail::kBlockTableBytes > term.postings_size)
       return fail("term " + std::to_string(t) + " points outside the file");
-    const auto* blocks = reinterpret_cast<const BlockMeta*>(data_ + term.postings_offset);
-    uint64_t data_size = term.postings_size - uint64_t{term.block_count} * sizeof(BlockMeta);
-    for (uint32_t b = 0; b < term.block_count; ++b)
-      if (blocks[b].doc_data_offset > data_size || blocks[b].position_data_offset > data_size ||
-          blocks[b].last_doc >= h.doc_count)
+    const auto* last_docs = reinterpret_cast<const uint32_t*>(data_ + term.postings_offset);
+    const auto* blocks = reinterpret_cast<const BlockMeta*>(data_ + term.postings_offset +
+                                                            sizeof(uint32_t) * term.block_count);
+    uint64_t data_size = term.postings_size - uint64_t{term.block_count} * detail::kBlockTableBytes;
+    uint64_t postings = 0;
+    for (uint32_t b = 0; b < term.block_count; ++b) {
+      const BlockMeta& meta = blocks[b];
+      if (last_docs[b] >= h.doc_count || (b > 0 && last_docs[b] <= last_docs[b - 1]) ||
+          meta.doc_count == 0 || meta.doc_count > kBlockSize ||
+          meta.doc_count - 1 > last_docs[b] - block_base(last_docs, b))
+        return fail("term " + std::to_string(t) + " has a block with impossible docs");
+      if (meta.data_offset > data_size ||
+          block_data_bytes(last_docs, meta, b) > data_size - meta.data_offset ||
+          meta.position_data_offset > data_size)
         return fail("term " + std::to_string(t) + " has a block outside its postings");
+      postings += meta.doc_count;
+    }
+    if (postings != term.doc_freq)
+      return fail("term " + std::to_string(t) + " has a wrong document frequency");
   }
   return {};
 }
@@ -476,6 +562,7 @@ SegmentFileWriter& SegmentFileWriter::operator=(SegmentFileWriter&& other) noexc
   doc_lengths_ = std::move(other.doc_lengths_);
   doc_data_ = std::move(other.doc_data_);
   position_data_ = std::move(other.position_data_);
+  block_values_ = std::move(other.block_values_);
   docs_offset_ = other.docs_offset_;
   strings_offset_ = other.strings_offset_;
   id_order_offset_ = other.id_order_offset_;
@@ -513,30 +600,27 @@ Result<void> SegmentFileWriter::add_term(std::string_view term, const PostingLis
   if (postings.size() == 0) return {};
   if (term.size() > UINT16_MAX) return {};  // no analyser emits such a term; nothing to find
   auto block_count = static_cast<uint32_t>((postings.size() + kBlockSize - 1) / kBlockSize);
+  std::vector<uint32_t> last_docs(block_count);
   std::vector<BlockMeta> metas(block_count);
   doc_data_.clear();
   position_data_.clear();
-  uint32_t previous_doc = 0;
   size_t position_index = 0;
   for (uint32_t b = 0; b < block_count; ++b) {
     BlockMeta& meta = metas[b];
     size_t first = size_t{b} * kBlockSize;
     size_t last = std::min(postings.size(), first + kBlockSize);
     meta.doc_count = static_cast<uint32_t>(last - first);
-    meta.doc_data_offset = static_cast<uint32_t>(doc_data_.size());
+    meta.data_offset = static_cast<uint32_t>(doc_data_.size());
     meta.position_data_offset = static_cast<uint32_t>(position_data_.size());
     for (size_t i = first; i < last; ++i) {
       uint32_t doc = postings.docs[i];
       if (doc >= doc_count_ || (i > 0 && doc <= postings.docs[i - 1]))
         return fail(path_.string() + ": postings of term '" + std::string(term) +
                     "' are not in increasing doc order");
-      write_varint(doc_data_, doc - previous_doc);
-      previous_doc = doc;
       double reference_weight = 0;
       for (size_t f = 0; f < kFieldCount; ++f) {
         uint32_t full_tf = postings.tf[i][f];
         uint32_t tf = std::min<uint32_t>(full_tf, UINT16_MAX);
-        write_varint(doc_data_, tf);
         uint32_t previous_position = 0;
         for (uint32_t k = 0; k < tf; ++k) {
           uint32_t position =
@@ -556,7 +640,17 @@ Result<void> SegmentFileWriter::add_term(std::string_view term, const PostingLis
       }
       meta.bound.max_reference_weight =
           std::max(meta.bound.max_reference_weight, round_up(reference_weight));
-      meta.last_doc = doc;
+    }
+    last_docs[b] = postings.docs[last - 1];
+    uint32_t base = block_base(last_docs.data(), b);
+    block_values_.clear();
+    for (size_t i = first; i < last; ++i) block_values_.push_back(postings.docs[i] - base);
+    pack_bits(doc_data_, block_values_, doc_width(last_docs.data(), b));
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      block_values_.clear();
+      for (size_t i = first; i < last; ++i)
+        block_values_.push_back(std::min<uint32_t>(postings.tf[i][f], UINT16_MAX));
+      pack_bits(doc_data_, block_values_, bit_width_of(meta.bound.max_tf[f]));
     }
   }
   // Block positions follow all doc data of the term.
@@ -567,11 +661,13 @@ Result<void> SegmentFileWriter::add_term(std::string_view term, const PostingLis
   TermRecord record{};
   record.postings_offset = offset_;
   record.postings_size =
-      metas.size() * sizeof(BlockMeta) + doc_data_.size() + position_data_.size();
+      uint64_t{block_count} * detail::kBlockTableBytes + doc_data_.size() + position_data_.size();
   record.term_offset = term_strings_.size();
   record.term_length = static_cast<uint32_t>(term.size());
   record.doc_freq = static_cast<uint32_t>(postings.size());
   record.block_count = block_count;
+  if (auto written = write(last_docs.data(), last_docs.size() * sizeof(uint32_t)); !written)
+    return written;
   if (auto written = write(metas.data(), metas.size() * sizeof(BlockMeta)); !written)
     return written;
   if (auto written = write(doc_data_.data(), doc_data_.size()); !written) return written;

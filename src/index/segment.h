@@ -78,8 +78,11 @@ struct BlockMeta;
 
 class Segment;
 
-// Iterates one term's postings in one segment in doc order. Blocks are decoded on demand and
-// positions only when asked for.
+// Iterates one term's postings in one segment in doc order. Nothing is decoded ahead: a block
+// stores its docs and per-field term frequencies bit-packed at fixed widths, so the cursor reads
+// the value at any index directly. Skipping binary-searches the blocks' last docs and then the
+// target block's docs; frequencies are read only when asked for (when a doc is scored), and
+// positions only for phrase checks and merges.
 class PostingCursor {
  public:
   PostingCursor() = default;
@@ -91,7 +94,7 @@ class PostingCursor {
   void next();
   // Moves to the first posting with doc >= target.
   void advance(uint32_t target);
-  uint32_t tf(size_t field) const { return tf_[index_in_block_][field]; }
+  uint32_t tf(size_t field) const;
   // Positions of the current doc in `field`.
   std::vector<uint32_t> positions(size_t field) const;
   // The same into `out` (cleared first), so that phrase checks reuse one buffer.
@@ -100,34 +103,42 @@ class PostingCursor {
   void append_all_positions(std::vector<uint32_t>& out) const;
 
   // Block-max support: moves only the block pointer to the block that may hold `target`
-  // (without decoding it) and reports its bound and last doc. kNoDoc past the end.
+  // (without reading it) and reports its bound and last doc. kNoDoc past the end.
   uint32_t shallow_advance(uint32_t target);
   const BlockBound& shallow_bound() const;
   uint32_t shallow_last_doc() const;
-  // Bound over the whole list.
-  const BlockBound& list_bound() const { return list_bound_; }
+  // Bound over the whole list (combined from the block table on first use).
+  const BlockBound& list_bound() const;
 
  private:
-  void load_block(uint32_t block);
+  void enter_block(uint32_t block);
+  // First block at or after `from` whose last doc is >= target (block_count_ if none).
+  uint32_t find_block(uint32_t from, uint32_t target) const;
+  uint32_t doc_at(uint32_t index) const;
   // Points at the current doc's positions, continuing from the previous call when it can.
   const uint8_t* seek_positions() const;
 
+  const uint32_t* last_docs_ = nullptr;
   const detail::BlockMeta* blocks_ = nullptr;
-  const uint8_t* doc_data_ = nullptr;
+  const uint8_t* data_ = nullptr;
   const uint8_t* end_ = nullptr;
   uint32_t block_count_ = 0;
   uint32_t doc_freq_ = 0;
-  uint32_t block_ = 0;          // decoded block
+  uint32_t block_ = 0;          // current block
   uint32_t shallow_block_ = 0;  // block pointer for shallow_advance
   uint32_t index_in_block_ = 0;
   uint32_t docs_in_block_ = 0;
   uint32_t doc_ = kNoDoc;
-  std::array<uint32_t, kBlockSize> docs_{};
-  std::array<std::array<uint32_t, kFieldCount>, kBlockSize> tf_{};
+  uint32_t block_base_ = 0;  // docs are stored as offsets from it
+  uint32_t doc_width_ = 0;
+  std::array<uint32_t, kFieldCount> tf_width_{};
+  const uint8_t* doc_bits_ = nullptr;
+  std::array<const uint8_t*, kFieldCount> tf_bits_{};
   mutable uint32_t position_block_ = kNoDoc;  // where positions() stopped last time
   mutable uint32_t position_index_ = 0;
   mutable const uint8_t* position_pointer_ = nullptr;
-  BlockBound list_bound_;
+  mutable BlockBound list_bound_;
+  mutable bool list_bound_known_ = false;
 };
 
 class Segment {
@@ -205,6 +216,7 @@ class SegmentFileWriter {
   std::vector<std::array<uint32_t, kFieldCount>> doc_lengths_;  // for the blocks' bounds
   std::vector<uint8_t> doc_data_;  // scratch buffers reused across terms
   std::vector<uint8_t> position_data_;
+  std::vector<uint32_t> block_values_;
   uint64_t docs_offset_ = 0;
   uint64_t strings_offset_ = 0;
   uint64_t id_order_offset_ = 0;
