@@ -171,12 +171,9 @@ class SegmentSearch {
     cursors_.resize(plan.scored.size());
     block_cache_.resize(plan.scored.size());
     present_.resize(plan.scored.size(), false);
-    max_score_.resize(plan.scored.size(), 0.0);
     for (size_t t = 0; t < plan.scored.size(); ++t) {
-      if (auto ordinal = segment_.find_term(plan.scored[t].term)) {
+      if (auto ordinal = segment_.find_term(plan.scored[t].term))
         cursors_[t] = segment_.cursor(*ordinal);
-        max_score_[t] = bound_score(t, cursors_[t].list_bound());
-      }
     }
     excluded_cursors_.resize(plan.excluded_terms.size());
     for (size_t t = 0; t < plan.excluded_terms.size(); ++t)
@@ -188,7 +185,9 @@ class SegmentSearch {
   uint64_t scored_documents() const { return scored_documents_; }
   size_t term_count() const { return cursors_.size(); }
   PostingCursor& cursor(size_t term) { return cursors_[term]; }
-  double max_score(size_t term) const { return max_score_[term]; }
+  // Upper bound of the term's score over its whole list (reads its whole block table, so only
+  // the partial-match tier asks).
+  double max_score(size_t term) const { return bound_score(term, cursors_[term].list_bound()); }
 
   // Upper bound of the term's score in the block of its list that may hold `target` (0 past
   // the end). Moves only the block pointer; the bound is cached per block, as consecutive
@@ -216,6 +215,67 @@ class SegmentSearch {
     }
     weighted = std::min(weighted, reference_scale_ * bound.max_reference_weight);
     return weighted > 0 ? saturate(plan_, term, weighted) : 0.0;
+  }
+
+  // Upper bound of score(doc) from the term frequencies alone, each field's length taken as the
+  // shortest in the term's block: it reads no document record (a cache miss per doc), so most
+  // docs of a block whose best doc is competitive are passed over at the cost of a few shifts.
+  double frequency_bound(uint32_t doc) {
+    double total = 0;
+    for (size_t t = 0; t < cursors_.size(); ++t) total += term_frequency_bound(t, doc);
+    return total;
+  }
+
+  // The same for one term (0 when its cursor is not on `doc`).
+  double term_frequency_bound(size_t term, uint32_t doc) {
+    PostingCursor& cursor = cursors_[term];
+    if (cursor.doc() != doc) return 0.0;
+    cursor.shallow_advance(doc);
+    const BlockBound& bound = cursor.shallow_bound();
+    double weighted = 0;
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      if (bound.max_tf[f] == 0 || !in_scope(plan_.scored[term].scope, f)) continue;
+      uint32_t tf = cursor.tf(f);
+      if (tf > 0)
+        weighted += plan_.params.weight[f] * tf / length_norm(plan_, f, bound.min_length[f]);
+    }
+    return weighted > 0 ? saturate(plan_, term, weighted) : 0.0;
+  }
+
+  // Moves `term`'s cursor over its postings up to `last` whose frequency bound cannot exceed
+  // `need`, and returns where it stops: the first posting that can, or the first past `last`.
+  // The loop a common lead term runs through: per posting, three field frequencies times
+  // per-block constants, compared with the weighted frequency that saturates to `need`.
+  uint32_t skip_weak_postings(size_t term, uint32_t last, double need) {
+    PostingCursor& cursor = cursors_[term];
+    if (need <= 0) return cursor.doc();
+    double k1 = plan_.params.k1;
+    double ceiling = plan_.idf[term] * (k1 + 1.0);  // saturate() of an unbounded frequency
+    if (need >= ceiling) {
+      cursor.advance(last == kNoDoc ? kNoDoc : last + 1);
+      return cursor.doc();
+    }
+    double max_weighted = k1 * need / (ceiling - need);
+    while (cursor.doc() != kNoDoc && cursor.doc() <= last) {
+      uint32_t block_last = cursor.shallow_advance(cursor.doc());
+      const BlockBound& bound = cursor.shallow_bound();
+      if (bound_score(term, bound) <= need) {
+        cursor.advance(std::min(block_last, last) + 1);
+        continue;
+      }
+      std::array<double, kFieldCount> per_tf{};
+      for (size_t f = 0; f < kFieldCount; ++f)
+        if (bound.max_tf[f] > 0 && in_scope(plan_.scored[term].scope, f))
+          per_tf[f] = plan_.params.weight[f] / length_norm(plan_, f, bound.min_length[f]);
+      uint32_t stop = std::min(block_last, last);
+      for (uint32_t doc = cursor.doc(); doc <= stop; doc = cursor.doc()) {
+        double weighted =
+            per_tf[0] * cursor.tf(0) + per_tf[1] * cursor.tf(1) + per_tf[2] * cursor.tf(2);
+        if (weighted > max_weighted) return doc;
+        cursor.next();
+      }
+    }
+    return cursor.doc();
   }
 
   // Score of `doc`, assuming every cursor is at or past it; also records which terms are
@@ -357,7 +417,6 @@ class SegmentSearch {
   };
   std::vector<BlockCache> block_cache_;
   std::vector<bool> present_;
-  std::vector<double> max_score_;
   std::vector<PostingCursor> excluded_cursors_;
   mutable std::vector<std::vector<uint32_t>> positions_;  // phrase checks' buffers, reused
   uint64_t scored_documents_ = 0;
@@ -450,6 +509,27 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
   std::stable_sort(
       rarest_first.begin(), rarest_first.end(),
       [&](const ResolvedGroup* a, const ResolvedGroup* b) { return postings(*a) < postings(*b); });
+  // A term counts from the first (rarest) group holding it: once that group sits on the
+  // candidate, the term's own frequencies bound its score; before, only its block's bound does.
+  std::vector<size_t> term_rank(terms, SIZE_MAX);
+  for (size_t rank = 0; rank < rarest_first.size(); ++rank)
+    for (size_t t : rarest_first[rank]->terms) term_rank[t] = std::min(term_rank[t], rank);
+  // Whether the candidate can still enter the top k with groups [0, rank] on it.
+  auto partial_bound_competitive = [&](size_t rank, uint32_t doc) {
+    double bound = 0;
+    for (size_t t = 0; t < terms; ++t) {
+      if (search.cursor(t).doc() == kNoDoc) continue;
+      bound +=
+          term_rank[t] <= rank ? search.term_frequency_bound(t, doc) : search.block_bound(t, doc);
+    }
+    return bound * kBoundSlack > top.threshold();
+  };
+  // A lead group of one plain term (the usual case) walks its postings in a tight loop that
+  // passes over those whose frequencies cannot make the candidate competitive.
+  size_t lead_term = SIZE_MAX;
+  if (rarest_first.size() > 1 && rarest_first[0]->alternatives.size() == 1 &&
+      rarest_first[0]->alternatives[0].terms.size() == 1)
+    lead_term = rarest_first[0]->alternatives[0].terms[0];
   uint32_t candidate = 0;
   while (candidate != kNoDoc) {
     if (top.full()) {
@@ -467,17 +547,54 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
         continue;
       }
     }
-    uint32_t aligned = candidate;
-    for (const ResolvedGroup* group : rarest_first) {
-      uint32_t doc = group_doc(*group, aligned);
+    if (lead_term != SIZE_MAX && top.full()) {
+      PostingCursor& lead = search.cursor(lead_term);
+      lead.advance(candidate);
+      if (lead.doc() == kNoDoc) return;
+      if (lead.doc() != candidate) {
+        candidate = lead.doc();
+        continue;
+      }
+      double others = 0;
+      uint32_t window_end = kNoDoc;
+      for (size_t t = 0; t < terms; ++t) {
+        if (t == lead_term || search.cursor(t).doc() == kNoDoc) continue;
+        others += search.block_bound(t, candidate);
+        window_end = std::min(window_end, search.cursor(t).shallow_last_doc());
+      }
+      uint32_t doc =
+          search.skip_weak_postings(lead_term, window_end, top.threshold() / kBoundSlack - others);
       if (doc == kNoDoc) return;
-      aligned = std::max(aligned, doc);
+      if (doc != candidate) {
+        candidate = doc;
+        continue;
+      }
     }
-    if (aligned != candidate) {
-      candidate = aligned;
+    // Groups join rarest first. As soon as one moves past the candidate, the next round starts
+    // there (block check first); while they agree, the frequencies of the groups on the
+    // candidate and the block bounds of the rest must still reach the top k, so that a common
+    // lead term's many weak postings are passed over without moving the other cursors.
+    uint32_t next_candidate = candidate;
+    for (size_t rank = 0; rank < rarest_first.size(); ++rank) {
+      uint32_t doc = group_doc(*rarest_first[rank], candidate);
+      if (doc == kNoDoc) return;
+      if (doc != candidate) {
+        next_candidate = doc;
+        break;
+      }
+      if (top.full() && rank + 1 < rarest_first.size() &&
+          !partial_bound_competitive(rank, candidate)) {
+        next_candidate = candidate + 1;
+        break;
+      }
+    }
+    if (next_candidate != candidate) {
+      candidate = next_candidate;
       continue;
     }
-    if (search.passes_filters(candidate)) {
+    bool could_enter =
+        !top.full() || search.frequency_bound(candidate) * kBoundSlack > top.threshold();
+    if (could_enter && search.passes_filters(candidate)) {
       double score = search.score(candidate);
       // Phrase and exclusion checks read positions; skip them when the score cannot enter.
       bool competitive = score > 0 && (!top.full() || score > top.threshold());
@@ -499,11 +616,13 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
   std::vector<size_t> terms;
   for (size_t t = 0; t < search.term_count(); ++t)
     if (search.cursor(t).doc() != kNoDoc) terms.push_back(t);
+  std::vector<double> list_max(search.term_count(), 0.0);
+  for (size_t t : terms) list_max[t] = search.max_score(t);
   std::sort(terms.begin(), terms.end(),
-            [&](size_t a, size_t b) { return search.max_score(a) < search.max_score(b); });
+            [&](size_t a, size_t b) { return list_max[a] < list_max[b]; });
   const size_t count = terms.size();
   std::vector<double> prefix_max(count + 1, 0.0);
-  for (size_t i = 0; i < count; ++i) prefix_max[i + 1] = prefix_max[i] + search.max_score(terms[i]);
+  for (size_t i = 0; i < count; ++i) prefix_max[i + 1] = prefix_max[i] + list_max[terms[i]];
   size_t essential = 0;  // terms[essential..count) propose candidates
   auto update_essential = [&] {
     double threshold = top.threshold();
@@ -527,7 +646,8 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
       }
     }
     for (size_t i = 0; i < essential; ++i) search.cursor(terms[i]).advance(doc);
-    if (search.passes_filters(doc)) {
+    bool could_enter = !top.full() || search.frequency_bound(doc) * kBoundSlack > top.threshold();
+    if (could_enter && search.passes_filters(doc)) {
       double score = search.score(doc);
       bool competitive = score > 0 && (!top.full() || score > top.threshold());
       auto match = competitive ? search.match(doc) : SegmentSearch::Match{};
