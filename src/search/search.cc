@@ -524,12 +524,16 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
     }
     return bound * kBoundSlack > top.threshold();
   };
-  // A lead group of one plain term (the usual case) walks its postings in a tight loop that
-  // passes over those whose frequencies cannot make the candidate competitive.
+  // When the rarest group has a single alternative (a word or a phrase: the usual case), its
+  // rarest term is in every match. It leads, walking its postings in a tight loop that passes
+  // over those whose frequencies cannot make the candidate competitive.
   size_t lead_term = SIZE_MAX;
-  if (rarest_first.size() > 1 && rarest_first[0]->alternatives.size() == 1 &&
-      rarest_first[0]->alternatives[0].terms.size() == 1)
-    lead_term = rarest_first[0]->alternatives[0].terms[0];
+  if (!rarest_first.empty() && rarest_first[0]->alternatives.size() == 1) {
+    for (size_t t : rarest_first[0]->alternatives[0].terms)
+      if (lead_term == SIZE_MAX ||
+          search.cursor(t).doc_freq() < search.cursor(lead_term).doc_freq())
+        lead_term = t;
+  }
   uint32_t candidate = 0;
   while (candidate != kNoDoc) {
     if (top.full()) {
