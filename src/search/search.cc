@@ -511,19 +511,16 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
       [&](const ResolvedGroup* a, const ResolvedGroup* b) { return postings(*a) < postings(*b); });
   // A term counts from the first (rarest) group holding it: once that group sits on the
   // candidate, the term's own frequencies bound its score; before, only its block's bound does.
-  std::vector<size_t> term_rank(terms, SIZE_MAX);
-  for (size_t rank = 0; rank < rarest_first.size(); ++rank)
-    for (size_t t : rarest_first[rank]->terms) term_rank[t] = std::min(term_rank[t], rank);
-  // Whether the candidate can still enter the top k with groups [0, rank] on it.
-  auto partial_bound_competitive = [&](size_t rank, uint32_t doc) {
-    double bound = 0;
-    for (size_t t = 0; t < terms; ++t) {
-      if (search.cursor(t).doc() == kNoDoc) continue;
-      bound +=
-          term_rank[t] <= rank ? search.term_frequency_bound(t, doc) : search.block_bound(t, doc);
-    }
-    return bound * kBoundSlack > top.threshold();
-  };
+  std::vector<std::vector<size_t>> terms_by_rank(rarest_first.size());
+  {
+    std::vector<bool> ranked(terms, false);
+    for (size_t rank = 0; rank < rarest_first.size(); ++rank)
+      for (size_t t : rarest_first[rank]->terms)
+        if (!ranked[t]) {
+          ranked[t] = true;
+          terms_by_rank[rank].push_back(t);
+        }
+  }
   // When the rarest group has a single alternative (a word or a phrase: the usual case), its
   // rarest term is in every match. It leads, walking its postings in a tight loop that passes
   // over those whose frequencies cannot make the candidate competitive.
@@ -536,9 +533,9 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
   }
   uint32_t candidate = 0;
   while (candidate != kNoDoc) {
+    double bound = 0;  // of the candidate's score; known once the top k is full
     if (top.full()) {
       // Skip whole blocks whose best possible score cannot enter the top k.
-      double bound = 0;
       uint32_t block_end = kNoDoc;
       for (size_t t = 0; t < terms; ++t) {
         PostingCursor& cursor = search.cursor(t);
@@ -586,8 +583,10 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
         next_candidate = doc;
         break;
       }
-      if (top.full() && rank + 1 < rarest_first.size() &&
-          !partial_bound_competitive(rank, candidate)) {
+      if (!top.full() || rank + 1 == rarest_first.size()) continue;
+      for (size_t t : terms_by_rank[rank])
+        bound += search.term_frequency_bound(t, candidate) - search.block_bound(t, candidate);
+      if (bound * kBoundSlack <= top.threshold()) {
         next_candidate = candidate + 1;
         break;
       }
