@@ -12,6 +12,9 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -133,14 +136,84 @@ std::string generation_name(uint64_t number) {
 
 }  // namespace
 
+// Paper ids by label and labels by id, packed: the id bytes end to end, one end offset per
+// label, and an open-addressing table of labels. About 25 bytes a paper against ~105 for a
+// vector of strings plus an unordered_map of them, which mattered at millions of papers.
+class PaperIds {
+ public:
+  size_t size() const { return ends_.size(); }
+  std::string_view id(size_t label) const {
+    const uint32_t begin = label == 0 ? 0 : ends_[label - 1];
+    return std::string_view(bytes_).substr(begin, ends_[label] - begin);
+  }
+  std::optional<size_t> find(std::string_view paper_id) const {
+    if (slots_.empty()) return std::nullopt;
+    for (size_t slot = hash(paper_id) & (slots_.size() - 1);;
+         slot = (slot + 1) & (slots_.size() - 1)) {
+      if (slots_[slot] == 0) return std::nullopt;
+      if (id(slots_[slot] - 1) == paper_id) return slots_[slot] - 1;
+    }
+  }
+  // Room for `papers` ids without regrowing (an index being opened knows its count).
+  void reserve(size_t papers) {
+    ends_.reserve(papers);
+    size_t slot_count = 64;
+    while (4 * (papers + 1) > 3 * slot_count) slot_count *= 2;
+    if (slot_count > slots_.size()) rehash(slot_count);
+  }
+  // The new id's label; fails when the packed ids would pass 4 GiB.
+  Result<size_t> add(std::string_view paper_id) {
+    if (bytes_.size() + paper_id.size() > std::numeric_limits<uint32_t>::max())
+      return fail("vector index: too many paper id bytes");
+    bytes_ += paper_id;
+    ends_.push_back(static_cast<uint32_t>(bytes_.size()));
+    if (4 * (ends_.size() + 1) > 3 * slots_.size())
+      rehash(std::max<size_t>(64, slots_.size() * 2));
+    else
+      place(ends_.size() - 1);
+    return ends_.size() - 1;
+  }
+
+ private:
+  static size_t hash(std::string_view paper_id) { return std::hash<std::string_view>{}(paper_id); }
+  void place(size_t label) {
+    size_t slot = hash(id(label)) & (slots_.size() - 1);
+    while (slots_[slot] != 0) slot = (slot + 1) & (slots_.size() - 1);
+    slots_[slot] = static_cast<uint32_t>(label + 1);
+  }
+  void rehash(size_t slot_count) {
+    slots_.assign(slot_count, 0);
+    for (size_t label = 0; label < ends_.size(); ++label) place(label);
+  }
+
+  std::string bytes_;
+  std::vector<uint32_t> ends_;   // by label
+  std::vector<uint32_t> slots_;  // label + 1, 0 when empty; a power of two, at most 3/4 full
+};
+
 struct VectorIndex::Graph {
   explicit Graph(size_t dimension) : space(dimension) {}
   Int8Space space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> hnsw;  // after space: it points into it
-  std::vector<std::string> ids;                           // by label
-  std::vector<uint8_t> removed;                           // by label
-  std::unordered_map<std::string, size_t> labels;
+  PaperIds ids;
+  std::vector<uint8_t> removed;  // by label
   size_t live = 0;
+  // An opened index only searches until its first write, so it drops what only inserts use:
+  // hnswlib's per-paper insertion locks (a 40-byte mutex each) and its label table (about
+  // 40 bytes each), and finds vectors through internal_ids (4 bytes each) instead.
+  // make_writable() rebuilds them.
+  bool writable = true;
+  std::vector<uint32_t> internal_ids;  // by label, while !writable
+
+  void make_writable() {
+    if (writable) return;
+    std::vector<std::mutex>(hnsw->max_elements_).swap(hnsw->link_list_locks_);
+    for (size_t internal = 0; internal < hnsw->cur_element_count; ++internal)
+      hnsw->label_lookup_[hnsw->getExternalLabel(static_cast<hnswlib::tableint>(internal))] =
+          static_cast<hnswlib::tableint>(internal);
+    std::vector<uint32_t>().swap(internal_ids);
+    writable = true;
+  }
 };
 
 VectorIndex::VectorIndex(size_t dimension, std::string model_identity, const IndexParams& params)
@@ -198,13 +271,17 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::open(const fs::path& folder,
   index->store_sequence_ = sequence;
   index->generation_ = generation;
   Graph& graph = *index->graph_;
+  if (count > body.size()) return fail(papers_path.string() + ": malformed paper count");
+  graph.ids.reserve(count);
+  graph.removed.reserve(count);
   for (uint64_t label = 0; ok && label < count; ++label) {
     uint8_t removed = 0;
     uint32_t length = 0;
     std::string id;
     ok = reader.get(removed) && reader.get(length) && reader.get_string(id, length);
-    graph.labels.emplace(id, graph.ids.size());
-    graph.ids.push_back(std::move(id));
+    if (!ok) break;
+    if (graph.ids.find(id)) return fail(papers_path.string() + ": paper " + id + " listed twice");
+    if (auto added = graph.ids.add(id); !added) return std::unexpected(added.error());
     graph.removed.push_back(removed);
     if (!removed) ++graph.live;
   }
@@ -217,10 +294,20 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::open(const fs::path& folder,
   } catch (const std::exception& error) {
     return fail(graph_path.string() + ": " + error.what());
   }
-  if (graph.hnsw->cur_element_count != count ||
-      graph.hnsw->data_size_ != graph.space.get_data_size())
+  auto& hnsw = *graph.hnsw;
+  if (hnsw.cur_element_count != count || hnsw.data_size_ != graph.space.get_data_size())
     return fail(graph_path.string() + ": does not match " + papers_path.string());
-  graph.hnsw->setEf(params.ef_search);
+  graph.internal_ids.assign(count, 0);
+  for (size_t internal = 0; internal < count; ++internal) {
+    const size_t label = hnsw.getExternalLabel(static_cast<hnswlib::tableint>(internal));
+    if (label >= count)
+      return fail(graph_path.string() + ": does not match " + papers_path.string());
+    graph.internal_ids[label] = static_cast<uint32_t>(internal);
+  }
+  std::vector<std::mutex>().swap(hnsw.link_list_locks_);
+  std::unordered_map<hnswlib::labeltype, hnswlib::tableint>().swap(hnsw.label_lookup_);
+  graph.writable = false;
+  hnsw.setEf(params.ef_search);
   return index;
 }
 
@@ -266,8 +353,8 @@ Result<void> VectorIndex::save(const fs::path& folder,
   put(body, static_cast<uint64_t>(graph.ids.size()));
   for (size_t label = 0; label < graph.ids.size(); ++label) {
     put(body, graph.removed[label]);
-    put(body, static_cast<uint32_t>(graph.ids[label].size()));
-    body += graph.ids[label];
+    put(body, static_cast<uint32_t>(graph.ids.id(label).size()));
+    body += graph.ids.id(label);
   }
   papers += body;
   put(papers, fnv1a(body));
@@ -319,14 +406,12 @@ void VectorIndex::reserve(size_t papers) {
   hnsw.resizeIndex(std::max(papers, hnsw.max_elements_ * 2));
 }
 
-size_t VectorIndex::label_for(std::string_view paper_id) {
+Result<size_t> VectorIndex::label_for(std::string_view paper_id) {
   Graph& graph = *graph_;
-  auto [found, added] = graph.labels.emplace(std::string(paper_id), graph.ids.size());
-  if (added) {
-    graph.ids.emplace_back(paper_id);
-    graph.removed.push_back(1);  // counted live once its vector is in the graph
-  }
-  return found->second;
+  if (auto found = graph.ids.find(paper_id)) return *found;
+  auto added = graph.ids.add(paper_id);
+  if (added) graph.removed.push_back(1);  // counted live once its vector is in the graph
+  return added;
 }
 
 Result<void> VectorIndex::upsert(std::string_view paper_id, std::span<const float> vector) {
@@ -340,6 +425,7 @@ Result<void> VectorIndex::upsert_batch(std::span<const std::string> paper_ids,
     return fail(std::to_string(vectors.size()) + " floats for " + std::to_string(paper_ids.size()) +
                 " papers: the index holds " + std::to_string(dimension_) + "-dimensional vectors");
   Graph& graph = *graph_;
+  graph.make_writable();
   std::vector<std::pair<size_t, std::vector<char>>> additions;
   for (size_t i = 0; i < paper_ids.size(); ++i) {
     const auto vector = vectors.subspan(i * dimension_, dimension_);
@@ -347,7 +433,9 @@ Result<void> VectorIndex::upsert_batch(std::span<const std::string> paper_ids,
       remove(paper_ids[i]);
       continue;
     }
-    const size_t label = label_for(paper_ids[i]);
+    auto assigned = label_for(paper_ids[i]);
+    if (!assigned) return std::unexpected(assigned.error());
+    const size_t label = *assigned;
     additions.emplace_back(label, quantize(vector));
     if (graph.removed[label]) {
       graph.removed[label] = 0;
@@ -382,10 +470,11 @@ Result<void> VectorIndex::upsert_batch(std::span<const std::string> paper_ids,
 
 void VectorIndex::remove(std::string_view paper_id) {
   Graph& graph = *graph_;
-  auto found = graph.labels.find(std::string(paper_id));
-  if (found == graph.labels.end() || graph.removed[found->second]) return;
-  graph.hnsw->markDelete(found->second);
-  graph.removed[found->second] = 1;
+  const auto found = graph.ids.find(paper_id);
+  if (!found || graph.removed[*found]) return;
+  graph.make_writable();
+  graph.hnsw->markDelete(*found);
+  graph.removed[*found] = 1;
   --graph.live;
 }
 
@@ -399,19 +488,23 @@ std::vector<Neighbor> VectorIndex::search(std::span<const float> query, size_t k
   auto queue = graph_->hnsw->searchKnn(quantized.data(), std::min(k, graph_->live));
   neighbors.resize(queue.size());
   for (size_t i = queue.size(); i-- > 0;) {
-    neighbors[i] = {graph_->ids[queue.top().second], 1.0f - queue.top().first};
+    neighbors[i] = {std::string(graph_->ids.id(queue.top().second)), 1.0f - queue.top().first};
     queue.pop();
   }
   return neighbors;
 }
 
 std::optional<std::vector<float>> VectorIndex::vector_of(std::string_view paper_id) const {
-  auto found = graph_->labels.find(std::string(paper_id));
-  if (found == graph_->labels.end() || graph_->removed[found->second]) return std::nullopt;
+  const auto found = graph_->ids.find(paper_id);
+  if (!found || graph_->removed[*found]) return std::nullopt;
   const auto& hnsw = *graph_->hnsw;
-  const auto internal = hnsw.label_lookup_.find(found->second);
-  if (internal == hnsw.label_lookup_.end()) return std::nullopt;
-  const char* data = hnsw.getDataByInternalId(internal->second);
+  hnswlib::tableint internal = graph_->internal_ids.empty() ? 0 : graph_->internal_ids[*found];
+  if (graph_->writable) {
+    const auto looked_up = hnsw.label_lookup_.find(*found);
+    if (looked_up == hnsw.label_lookup_.end()) return std::nullopt;
+    internal = looked_up->second;
+  }
+  const char* data = hnsw.getDataByInternalId(internal);
   float scale;
   std::memcpy(&scale, data, sizeof scale);
   std::vector<float> vector(dimension_);
@@ -426,7 +519,7 @@ std::vector<std::string> VectorIndex::paper_ids() const {
   std::vector<std::string> ids;
   ids.reserve(graph_->live);
   for (size_t label = 0; label < graph_->ids.size(); ++label)
-    if (!graph_->removed[label]) ids.push_back(graph_->ids[label]);
+    if (!graph_->removed[label]) ids.emplace_back(graph_->ids.id(label));
   return ids;
 }
 

@@ -92,7 +92,7 @@ class VectorIndex {
   std::vector<char> quantize(std::span<const float> vector) const;
   void reserve(size_t papers);
   // The label for `paper_id`, assigning the next one to a new id.
-  size_t label_for(std::string_view paper_id);
+  Result<size_t> label_for(std::string_view paper_id);
 
   size_t dimension_;
   std::string model_identity_;

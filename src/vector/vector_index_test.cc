@@ -228,5 +228,73 @@ TEST(VectorIndex, UpdatesRemovalsAndZeroVectors) {
   EXPECT_NE(wrong.error().message.find("4-dimensional"), std::string::npos);
 }
 
+// An opened index drops hnswlib's insertion state until its first write: reading, then
+// updating, removing and adding must all still work, and survive another save.
+TEST(VectorIndex, AReopenedIndexTakesUpdatesRemovalsAndNewPapers) {
+  TempDir dir;
+  const fs::path folder = dir.path() / "vectors";
+  ASSERT_TRUE(build_index()->save(folder));
+  auto reopened = VectorIndex::open(folder);
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  VectorIndex& index = **reopened;
+  const Corpus& papers = corpus();
+  const size_t dimension = papers.model->dimension();
+  const std::span<const float> first(papers.vectors.data(), dimension);
+  const std::span<const float> second(papers.vectors.data() + dimension, dimension);
+  auto stored = index.vector_of(papers.ids[0]);
+  ASSERT_TRUE(stored);
+  for (size_t d = 0; d < dimension; ++d) EXPECT_NEAR((*stored)[d], first[d], 0.01f);
+
+  ASSERT_TRUE(index.upsert(papers.ids[0], second));  // now paper 0 reads like paper 1
+  stored = index.vector_of(papers.ids[0]);
+  ASSERT_TRUE(stored);
+  for (size_t d = 0; d < dimension; ++d) EXPECT_NEAR((*stored)[d], second[d], 0.01f);
+  index.remove(papers.ids[1]);
+  ASSERT_TRUE(index.upsert("new-paper", first));
+  EXPECT_EQ(index.size(), papers.ids.size());
+  EXPECT_EQ(index.search(first, 1).at(0).paper_id, "new-paper");
+  EXPECT_EQ(index.search(second, 1).at(0).paper_id, papers.ids[0]);
+
+  ASSERT_TRUE(index.save(folder));
+  auto again = VectorIndex::open(folder);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ((*again)->size(), papers.ids.size());
+  EXPECT_FALSE((*again)->vector_of(papers.ids[1]));
+  EXPECT_EQ((*again)->search(first, 1).at(0).paper_id, "new-paper");
+  EXPECT_EQ((*again)->paper_ids().back(), "new-paper");
+}
+
+// Paper ids are packed with their own hash table: thousands of them, growing it many times,
+// each still finds its own vector, before and after a reopen.
+TEST(VectorIndex, ThousandsOfPaperIdsEachFindTheirVector) {
+  TempDir dir;
+  constexpr size_t kPapers = 3000;
+  auto index = VectorIndex::create(8, "test-model");
+  std::vector<std::string> ids;
+  std::vector<float> rows(kPapers * 8);
+  std::mt19937 random(7);
+  std::normal_distribution<float> normal;
+  for (size_t i = 0; i < kPapers; ++i) {
+    ids.push_back("2401." + std::to_string(10000 + i) + (i % 3 ? "" : "v2"));
+    for (size_t d = 0; d < 8; ++d) rows[i * 8 + d] = normal(random);
+  }
+  ASSERT_TRUE(index->upsert_batch(ids, rows, 2));
+  ASSERT_TRUE(index->save(dir.path() / "vectors"));
+  auto reopened = VectorIndex::open(dir.path() / "vectors");
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  for (const VectorIndex* checked : {index.get(), reopened->get()}) {
+    EXPECT_EQ(checked->size(), kPapers);
+    EXPECT_EQ(checked->paper_ids(), ids);
+    for (size_t i = 0; i < kPapers; i += 97) {
+      const auto stored = checked->vector_of(ids[i]);
+      ASSERT_TRUE(stored) << ids[i];
+      float largest = 0;
+      for (size_t d = 0; d < 8; ++d) largest = std::max(largest, std::abs(rows[i * 8 + d]));
+      for (size_t d = 0; d < 8; ++d) EXPECT_NEAR((*stored)[d], rows[i * 8 + d], largest / 100);
+    }
+    EXPECT_FALSE(checked->vector_of("2401.99999"));
+  }
+}
+
 }  // namespace
 }  // namespace paperboy::vector
