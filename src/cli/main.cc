@@ -191,6 +191,12 @@ int main(int argc, char** argv) {
                    "Train on at most this many papers, sampled evenly")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{100000000}));
+  embed_train
+      ->add_option("--encoder", embed_options.encoder,
+                   "Embed with this transformer sentence-encoder checkpoint folder "
+                   "(all-MiniLM-L6-v2, bge-small-en-v1.5, ...) instead of training the built-in "
+                   "embedder; search, related and ingest then use it too")
+      ->check(CLI::ExistingDirectory);
 
   std::string related_id;
   size_t related_limit = 10;

@@ -16,6 +16,7 @@
 #include "cli/progress.h"
 #include "cli/vector_sync.h"
 #include "embed/sif_model.h"
+#include "encoder/paper_embedder.h"
 #include "hybrid/evaluation.h"
 #include "hybrid/hybrid.h"
 #include "ingest/ingest.h"
@@ -99,6 +100,27 @@ int print_listed(store::Store& store, const std::vector<Listed>& listed, bool js
   return kSuccess;
 }
 
+// The live vector generation and the embedder saved in it, built-in or transformer, so that
+// queries are embedded by the model that made the vectors.
+Result<hybrid::SemanticIndex> open_semantic_index(const fs::path& vectors_dir) {
+  // A save may replace the generation between opening the vectors and the model: try again.
+  for (int attempt = 0;; ++attempt) {
+    auto vectors = vector::VectorIndex::open(vectors_dir);
+    if (!vectors) return std::unexpected(vectors.error());
+    const fs::path generation = (*vectors)->generation();
+    auto model = encoder::load_generation_embedder(generation, 1);
+    if (!model) {
+      if (attempt < 2) continue;
+      return std::unexpected(model.error());
+    }
+    if ((*model)->identity() != (*vectors)->model_identity())
+      return fail(generation.string() + ": model " + (*model)->identity() +
+                  " did not make these vectors (" + (*vectors)->model_identity() + ")");
+    return hybrid::SemanticIndex{std::shared_ptr<const embed::Embedder>(std::move(*model)),
+                                 std::shared_ptr<const vector::VectorIndex>(std::move(*vectors))};
+  }
+}
+
 // Brings the vectors up to date and opens them; nullopt (with a note) when there are none.
 Result<std::optional<hybrid::SemanticIndex>> current_semantic(store::Store& store,
                                                               const GlobalOptions& global) {
@@ -108,7 +130,7 @@ Result<std::optional<hybrid::SemanticIndex>> current_semantic(store::Store& stor
                  synced.error().message.c_str());
   if (vector::VectorIndex::current_generation(vectors_path(global)).empty())
     return std::optional<hybrid::SemanticIndex>();
-  auto semantic = hybrid::open_semantic(vectors_path(global));
+  auto semantic = open_semantic_index(vectors_path(global));
   if (!semantic) return std::unexpected(semantic.error());
   return std::optional<hybrid::SemanticIndex>(std::move(*semantic));
 }
@@ -129,20 +151,24 @@ Result<std::string> read_text(const std::string& file) {
 
 fs::path vectors_path(const GlobalOptions& global) { return global.data_dir / "vectors"; }
 fs::path embed_model_path(const GlobalOptions& global) {
-  return global.data_dir / "embed" / "model.bin";
+  // A transformer named by `embed train --encoder` takes the place of the built-in model.
+  const fs::path reference = global.data_dir / "embed" / encoder::kEncoderReferenceFile;
+  return fs::exists(reference) ? reference : global.data_dir / "embed" / "model.bin";
 }
 
 int run_embed_train(const GlobalOptions& global, const EmbedTrainOptions& options) {
   auto store = open_papers_store(global);
   if (!store) return report(store.error(), "embed train");
   const auto start = std::chrono::steady_clock::now();
-  auto count = train_embedder(**store, embed_model_path(global), vectors_path(global), options,
+  auto count = train_embedder(**store, global.data_dir / "embed", vectors_path(global), options,
                               global.quiet);
   if (!count) return report(count.error(), "embed train");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("trained the embedder and embedded %zu papers in %.1f s into %s\n", *count, seconds,
-              vectors_path(global).c_str());
+  std::printf("%s and embedded %zu papers in %.1f s into %s\n",
+              options.encoder.empty() ? "trained the embedder"
+                                      : ("took the encoder " + options.encoder.string()).c_str(),
+              *count, seconds, vectors_path(global).c_str());
   return kSuccess;
 }
 

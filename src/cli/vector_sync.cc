@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -13,6 +12,7 @@
 
 #include "cli/progress.h"
 #include "embed/sif_model.h"
+#include "encoder/paper_embedder.h"
 #include "vector/vector_index.h"
 
 namespace paperboy::cli {
@@ -22,6 +22,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t kEmbedBatch = 8192;
+// A transformer embeds some hundred papers a second at best: smaller batches keep the
+// progress line moving.
+constexpr size_t kEncoderEmbedBatch = 512;
 
 size_t thread_count(size_t requested) {
   return requested > 0 ? requested : std::max(1u, std::thread::hardware_concurrency());
@@ -63,6 +66,8 @@ class Embedding {
       : embedder_(embedder),
         vectors_(vectors),
         threads_(threads),
+        batch_(dynamic_cast<const encoder::EncoderEmbedder*>(&embedder) ? kEncoderEmbedBatch
+                                                                        : kEmbedBatch),
         quiet_(quiet),
         progress_("embed", 0) {}
 
@@ -75,22 +80,13 @@ class Embedding {
     }
     ids_.push_back(paper_id(paper));
     texts_.push_back(embed::paper_text(paper));
-    if (ids_.size() >= kEmbedBatch) return flush();
+    if (ids_.size() >= batch_) return flush();
     return {};
   }
 
   Result<void> flush() {
-    const size_t dimension = embedder_.dimension();
-    std::vector<float> rows(ids_.size() * dimension);
-    std::atomic<size_t> next{0};
-    {
-      std::vector<std::jthread> workers;
-      for (size_t t = 0; t < threads_; ++t)
-        workers.emplace_back([&] {
-          for (size_t i; (i = next.fetch_add(1)) < texts_.size();)
-            embedder_.embed(texts_[i], std::span<float>(rows).subspan(i * dimension, dimension));
-        });
-    }
+    std::vector<float> rows(ids_.size() * embedder_.dimension());
+    encoder::embed_texts(embedder_, texts_, rows, threads_);
     auto added = vectors_.upsert_batch(ids_, rows, threads_);
     count_ += ids_.size();
     ids_.clear();
@@ -108,6 +104,7 @@ class Embedding {
   const embed::Embedder& embedder_;
   vector::VectorIndex& vectors_;
   size_t threads_;
+  size_t batch_;
   bool quiet_;
   Progress progress_;
   std::vector<std::string> ids_;
@@ -116,7 +113,7 @@ class Embedding {
 };
 
 // Embeds every paper into a new index and saves it as the live generation.
-Result<size_t> rebuild(store::Store& store, const embed::SifModel& model,
+Result<size_t> rebuild(store::Store& store, const embed::Embedder& model,
                        const fs::path& model_path, const fs::path& vectors_dir, size_t threads,
                        bool quiet) {
   // Changes committed while this runs are picked up by the next sync.
@@ -138,11 +135,32 @@ Result<size_t> rebuild(store::Store& store, const embed::SifModel& model,
   return count;
 }
 
+// Makes the checkpoint the embedder and rebuilds the vectors with it.
+Result<size_t> adopt_encoder(store::Store& store, const fs::path& embed_dir,
+                             const fs::path& vectors_dir, const EmbedTrainOptions& options,
+                             bool quiet) {
+  const fs::path reference = embed_dir / encoder::kEncoderReferenceFile;
+  auto lock = WriterLock::take(vectors_dir);
+  if (!lock) return std::unexpected(lock.error());
+  if (auto saved = encoder::save_encoder_reference(reference, options.encoder); !saved)
+    return std::unexpected(saved.error());
+  const size_t threads = thread_count(options.threads);
+  auto model = encoder::load_embedder(reference, threads);
+  if (!model) return std::unexpected(model.error());
+  if (!quiet)
+    std::fprintf(
+        stderr, "embedding with %s\n",
+        static_cast<const encoder::EncoderEmbedder&>(**model).encoder().info().describe().c_str());
+  return rebuild(store, **model, reference, vectors_dir, threads, quiet);
+}
+
 }  // namespace
 
-Result<size_t> train_embedder(store::Store& store, const fs::path& model_path,
+Result<size_t> train_embedder(store::Store& store, const fs::path& embed_dir,
                               const fs::path& vectors_dir, const EmbedTrainOptions& options,
                               bool quiet) {
+  if (!options.encoder.empty()) return adopt_encoder(store, embed_dir, vectors_dir, options, quiet);
+  const fs::path model_path = embed_dir / "model.bin";
   auto stats = store.stats();
   if (!stats) return std::unexpected(stats.error());
   const size_t papers = static_cast<size_t>(stats->papers);
@@ -187,6 +205,9 @@ Result<size_t> train_embedder(store::Store& store, const fs::path& model_path,
   auto lock = WriterLock::take(vectors_dir);
   if (!lock) return std::unexpected(lock.error());
   if (auto saved = (*model)->save(model_path); !saved) return std::unexpected(saved.error());
+  // The built-in model is the embedder again: drop a transformer's reference.
+  std::error_code ignored;
+  fs::remove(embed_dir / encoder::kEncoderReferenceFile, ignored);
   return rebuild(store, **model, model_path, vectors_dir, train.threads, quiet);
 }
 
@@ -195,9 +216,9 @@ Result<size_t> sync_vectors(store::Store& store, const fs::path& model_path,
   if (!fs::exists(model_path)) return size_t{0};
   auto lock = WriterLock::take(vectors_dir);
   if (!lock) return std::unexpected(lock.error());
-  auto model = embed::SifModel::load(model_path);
-  if (!model) return std::unexpected(model.error());
   threads = thread_count(threads);
+  auto model = encoder::load_embedder(model_path, threads);
+  if (!model) return std::unexpected(model.error());
   auto vectors = vector::VectorIndex::open(vectors_dir);
   if (!vectors || (*vectors)->model_identity() != (*model)->identity())
     return rebuild(store, **model, model_path, vectors_dir, threads, quiet);
