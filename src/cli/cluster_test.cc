@@ -1,7 +1,8 @@
 // Two `paperboy serve` nodes on one PostgreSQL database behind nginx, all real processes on
 // 127.0.0.1: what one node writes (accounts, sessions, votes, comments, papers) the other node and
-// nginx serve; the digest job runs once across the nodes, and when the node running it is killed
-// with SIGKILL the other one finishes it, every subscriber getting their digest exactly once.
+// nginx serve; the digest job and the scheduled sync run once across the nodes, and when the node
+// running one is killed with SIGKILL the other one finishes it: every subscriber gets their digest
+// exactly once, and every harvested paper is stored once, at its newest version.
 //
 // Needs PAPERBOY_TEST_POSTGRES (scripts/test-services.sh start) and Debian's nginx.
 #include <arpa/inet.h>
@@ -31,6 +32,7 @@
 #include "store/pg_test_database.h"
 #include "store/store.h"
 #include "store/subscriptions.h"
+#include "sync/replay_server.h"
 
 namespace paperboy {
 namespace {
@@ -170,6 +172,35 @@ fs::path write_papers(const fs::path& path, int first, int count, std::string_vi
         << "\n";
   }
   return path;
+}
+
+// An OAI-PMH ListRecords page in arXivRaw (which carries versions) of papers 2611.2NNNN; each
+// entry is (paper number, version). An empty `token` ends the harvest.
+std::string oai_raw_page(const std::vector<std::pair<int, int>>& papers, const std::string& token) {
+  std::string page =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<OAI-PMH xmlns=\"http://www.openarchives.org/OAI/2.0/\">\n"
+      "<responseDate>2025-03-20T08:00:00Z</responseDate>\n<ListRecords>\n";
+  for (const auto& [number, version] : papers) {
+    char id[32];
+    std::snprintf(id, sizeof id, "2611.2%04d", number);
+    page += std::string("<record><header><identifier>oai:arXiv.org:") + id +
+            "</identifier><datestamp>2025-03-19</datestamp><setSpec>cs</setSpec></header>"
+            "<metadata><arXivRaw xmlns=\"http://arxiv.org/OAI/arXivRaw/\"><id>" +
+            id + "</id>";
+    for (int v = 1; v <= version; ++v) {
+      page += "<version version=\"v" + std::to_string(v) + "\"><date>Mon, 1" + std::to_string(v) +
+              " Mar 2025 10:00:00 GMT</date></version>";
+    }
+    page += "<title>Harvested paper " + std::to_string(number) + " version " +
+            std::to_string(version) +
+            "</title><authors>Grace Hopper</authors><categories>cs.DC</categories>"
+            "<abstract>Fault tolerant harvesting.</abstract></arXivRaw></metadata></record>\n";
+  }
+  page += token.empty()
+              ? "<resumptionToken completeListSize=\"24\"/>"
+              : "<resumptionToken completeListSize=\"24\">" + token + "</resumptionToken>";
+  return page + "\n</ListRecords>\n</OAI-PMH>\n";
 }
 
 // One browser: its own cookie jar, against one address (a node or nginx).
@@ -465,6 +496,100 @@ TEST_F(ClusterTest, DigestsArriveExactlyOnceWhenTheNodeSendingThemIsKilled) {
   auto served = httplib::Client("127.0.0.1", port_nginx).Get("/healthz");
   ASSERT_TRUE(served);
   EXPECT_EQ(served->status, 200);
+}
+
+TEST_F(ClusterTest, ASyncKilledMidwayIsFinishedByTheOtherNodeAndStoresEveryPaperOnce) {
+  // Paper 5 is already stored at version 3; the harvest brings its older version 1.
+  {
+    std::ofstream(dir_ / "stored.jsonl")
+        << json{{"arxiv_id", "2611.20005"},        {"version", 3},
+                {"title", "Stored third version"}, {"abstract", "Kept."},
+                {"authors", {"Grace Hopper"}},     {"categories", {"cs.DC"}},
+                {"published", "2025-03-11"}}
+               .dump()
+        << "\n";
+  }
+  ingest(dir_ / "stored.jsonl");
+  // Three pages of eight papers; paper 3 comes again on the last page at version 2, as a paper
+  // revised during a harvest does. The second page is slow the first time it is asked for: the
+  // node asking is killed while it waits, after the first page was stored and its position saved.
+  std::vector<std::pair<int, int>> pages[3];
+  for (int number = 1; number <= 24; ++number) pages[(number - 1) / 8].push_back({number, 1});
+  pages[2].push_back({3, 2});
+  sync::testing::ReplayServer source;
+  sync::testing::Reply slow = sync::testing::Reply::ok(oai_raw_page(pages[1], "page-3"));
+  slow.delay = seconds(15);
+  source.on("/oai", {{"resumptionToken", "page-2"}},
+            {slow, sync::testing::Reply::ok(oai_raw_page(pages[1], "page-3"))});
+  source.on("/oai", {{"resumptionToken", "page-3"}},
+            {sync::testing::Reply::ok(oai_raw_page(pages[2], ""))});
+  source.on("/oai", {{"verb", "ListRecords"}, {"set", "cs"}, {"metadataPrefix", "arXivRaw"}},
+            {sync::testing::Reply::ok(oai_raw_page(pages[0], "page-2"))});
+  source.on("/hf", {}, {sync::testing::Reply::ok("[]", "application/json")});
+  const std::vector<std::string> syncs = {"--sync-every-minutes", "60",
+                                          "--sync-lease",         "3",
+                                          "--categories",         "cs",
+                                          "--metadata-prefix",    "arXivRaw",
+                                          "--request-delay",      "0",
+                                          "--arxiv-oai-url",      source.url("/oai"),
+                                          "--hf-api-url",         source.url("/hf"),
+                                          "--arxiv-api-url",      source.url("/api/query")};
+  int port_a = 0, port_b = 0;
+  auto node_a = start_node("node-a", port_a, syncs);
+  auto node_b = start_node("node-b", port_b, syncs);
+  if (HasFailure()) return;
+
+  ASSERT_TRUE(eventually([&] { return source.count_requests("resumptionToken=page-2") == 1; },
+                         seconds(60), milliseconds(20)))
+      << "no node asked for the second page:\n"
+      << node_a->log() << node_b->log();
+  auto admin = store::pg::Connection::open(url_);
+  ASSERT_TRUE(admin) << admin.error().message;
+  auto holder_rows = (*admin)->query("finding the sync job's holder",
+                                     "SELECT holder FROM cluster_jobs WHERE job = 'sync'");
+  ASSERT_TRUE(holder_rows && !holder_rows->empty());
+  const std::string holder_name(holder_rows->text(0, 0));
+  const pid_t holder = std::atoi(holder_name.substr(holder_name.rfind(':') + 1).c_str());
+  ASSERT_TRUE(holder == node_a->pid() || holder == node_b->pid()) << holder_name;
+  Child& killed = holder == node_a->pid() ? *node_a : *node_b;
+  Child& survivor = holder == node_a->pid() ? *node_b : *node_a;
+  killed.stop(SIGKILL);
+  EXPECT_EQ(source.count_requests("set=cs"), 1u) << "the survivor never ran the sync before";
+
+  // The survivor takes the job over once the lease runs out and finishes the harvest.
+  const bool finished = eventually(
+      [&] {
+        auto rows = (*admin)->query("reading the sync job",
+                                    "SELECT holder = '' AND due_at > now() FROM cluster_jobs "
+                                    "WHERE job = 'sync'");
+        return rows && !rows->empty() && rows->boolean(0, 0) &&
+               source.count_requests("resumptionToken=page-3") == 1;
+      },
+      seconds(90), milliseconds(100));
+  ASSERT_TRUE(finished) << survivor.log();
+  // It continued at the second page from the shared position instead of starting over.
+  EXPECT_EQ(source.count_requests("set=cs"), 1u);
+  EXPECT_EQ(source.count_requests("resumptionToken=page-2"), 2u);
+  EXPECT_NE(survivor.log().find("resumed an interrupted harvest"), std::string::npos)
+      << survivor.log();
+
+  auto papers = store::open_postgres_store(url_);
+  ASSERT_TRUE(papers) << papers.error().message;
+  auto stats = (*papers)->stats();
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->papers, 24);
+  for (int number = 1; number <= 24; ++number) {
+    char id[32];
+    std::snprintf(id, sizeof id, "2611.2%04d", number);
+    auto found = (*papers)->find(id);
+    ASSERT_TRUE(found && found->has_value()) << id << " is missing";
+    const int newest = number == 3 ? 2 : number == 5 ? 3 : 1;
+    EXPECT_EQ((*found)->version, newest) << id;
+    EXPECT_EQ((*found)->title, number == 5 ? "Stored third version"
+                                           : "Harvested paper " + std::to_string(number) +
+                                                 " version " + std::to_string(newest))
+        << id;
+  }
 }
 
 }  // namespace

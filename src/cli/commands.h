@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,6 +86,7 @@ struct MailOptions {
   bool smtp_verify = true;
   std::string from = "paperboy <paperboy@localhost.localdomain>";
   std::string base_url = "http://localhost:8080";
+  bool operator==(const MailOptions&) const = default;
 };
 
 // Live sync settings of `sync` and `serve` (sync_command.cc): their options, the [sync] /
@@ -97,7 +99,9 @@ struct SyncSettings {
   double request_delay_seconds = sync::HttpPolicy{}.delay.count() / 1000.0;
   double request_timeout_seconds = sync::HttpPolicy{}.timeout.count() / 1000.0;
   int request_attempts = sync::HttpPolicy{}.max_attempts;
-  std::string source = "oai";  // the server's arXiv source: oai or api
+  std::string source = "oai";             // the server's arXiv source: oai or api
+  std::string metadata_prefix = "arXiv";  // the server's OAI-PMH metadata: arXiv or arXivRaw
+  bool operator==(const SyncSettings&) const = default;
 };
 
 struct ServeOptions {
@@ -106,14 +110,33 @@ struct ServeOptions {
   int threads = 8;
   std::string katex_dir;  // empty: the web component's default
   bool access_log = false;
+  int page_cache_ms = 1000;  // anonymous visitors share a rendered page this long; 0: never
   MailOptions mail;
   int digest_every_minutes = 0;  // run the digest job this often; 0: never (cron runs it)
   // How long a node may hold claimed digests; a dead node's job is taken over after twice that.
   int digest_lease_seconds = 600;
   SyncSettings sync;
   int sync_every_minutes = 0;  // run live sync this often; 0: never
+  // How long a node's scheduled sync may go without renewing its lease before another node
+  // takes the sync over.
+  int sync_lease_seconds = 300;
 };
-int run_serve(const GlobalOptions& global, const ServeOptions& options);
+// How log lines look and where they go (main.cc; configure_logging in logging.h).
+struct LogSettings {
+  std::string format = "text";
+  std::string level = "info";
+  std::filesystem::path file;  // empty: standard error
+};
+// Everything `serve` runs with, as read from the command line, the config file and the
+// environment; SIGHUP reads them again.
+struct ServeSettings {
+  GlobalOptions global;
+  ServeOptions options;
+  LogSettings log;
+};
+using ServeSettingsReader = std::function<Result<ServeSettings>()>;
+// Serves until SIGINT or SIGTERM; on SIGHUP applies what `reread` returns that can change live.
+int run_serve(const ServeSettings& settings, const ServeSettingsReader& reread);
 
 // The search index folder inside the data folder.
 std::filesystem::path index_path(const GlobalOptions& global);

@@ -1,9 +1,12 @@
 #include "cli/logging.h"
 
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -47,7 +50,8 @@ class JsonLineFormatter : public spdlog::formatter {
 
 }  // namespace
 
-Result<void> configure_logging(std::string_view format, std::string_view level) {
+Result<void> configure_logging(std::string_view format, std::string_view level,
+                               const std::filesystem::path& file) {
   const auto parsed_level = spdlog::level::from_str(std::string(level));
   if (parsed_level == spdlog::level::off && level != "off") {
     return fail("--log-level: \"" + std::string(level) +
@@ -56,11 +60,31 @@ Result<void> configure_logging(std::string_view format, std::string_view level) 
   if (format != "text" && format != "json") {
     return fail("--log-format: \"" + std::string(format) + "\" is not text or json");
   }
-  auto logger = std::make_shared<spdlog::logger>("paperboy",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  if (format == "json") logger->set_formatter(std::make_unique<JsonLineFormatter>());
-  logger->set_level(parsed_level);
-  spdlog::set_default_logger(std::move(logger));
+  std::shared_ptr<spdlog::sinks::sink> target;
+  if (file.empty()) {
+    target = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  } else {
+    try {
+      target = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string());
+    } catch (const spdlog::spdlog_ex& error) {
+      return fail("--log-file: " + std::string(error.what()));
+    }
+  }
+  if (format == "json") target->set_formatter(std::make_unique<JsonLineFormatter>());
+  // Threads log through spdlog's default logger without holding a reference to it, so the logger
+  // is made once and only its destination, level and format change afterwards.
+  static std::mutex configuring;
+  static std::shared_ptr<spdlog::sinks::dist_sink_mt> destination;
+  std::lock_guard lock(configuring);
+  if (!destination) {
+    destination = std::make_shared<spdlog::sinks::dist_sink_mt>();
+    auto logger = std::make_shared<spdlog::logger>("paperboy", destination);
+    // Each line reaches the file at once: a crash loses nothing, and readers see it.
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(std::move(logger));
+  }
+  destination->set_sinks({std::move(target)});
+  spdlog::default_logger_raw()->set_level(parsed_level);
   return {};
 }
 

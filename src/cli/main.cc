@@ -45,8 +45,13 @@ int main(int argc, char** argv) {
                  "file; default: DATA/paperboy.db")
       ->envname("PAPERBOY_STORE");
   app.add_flag("-q,--quiet", global.quiet, "No progress output");
-  std::string log_format = "text";
-  std::string log_level = "info";
+  LogSettings log;
+  std::string& log_format = log.format;
+  std::string& log_level = log.level;
+  app.add_option("--log-file", log.file,
+                 "Append log lines (and serve's access log) to this file instead of standard "
+                 "error; serve reopens it on SIGHUP")
+      ->envname("PAPERBOY_LOG_FILE");
   app.add_option("--log-format", log_format, "Log lines as text or json (one object per line)")
       ->envname("PAPERBOY_LOG_FORMAT")
       ->capture_default_str()
@@ -129,6 +134,13 @@ int main(int argc, char** argv) {
   serve->add_flag("--access-log", serve_options.access_log, "Log every request at info level")
       ->envname("PAPERBOY_ACCESS_LOG");
   serve
+      ->add_option("--page-cache-ms", serve_options.page_cache_ms,
+                   "Anonymous visitors share a rendered page or API answer for this long: votes "
+                   "and new papers show at most this late (0: render every request)")
+      ->envname("PAPERBOY_PAGE_CACHE_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
+  serve
       ->add_option("--digest-every", serve_options.digest_every_minutes,
                    "Run the email digest job every N minutes (0: never; cron runs `digest send`)")
       ->envname("PAPERBOY_DIGEST_EVERY")
@@ -147,6 +159,20 @@ int main(int argc, char** argv) {
       ->envname("PAPERBOY_SYNC_EVERY")
       ->capture_default_str()
       ->check(CLI::Range(0, 10080));
+  serve
+      ->add_option("--sync-lease", serve_options.sync_lease_seconds,
+                   "Seconds a node's scheduled sync may go silent before another node takes over")
+      ->envname("PAPERBOY_SYNC_LEASE")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 86400));
+  serve->add_option("--arxiv-source", serve_options.sync.source, "Scheduled sync: oai or api")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"oai", "api"}));
+  serve
+      ->add_option("--metadata-prefix", serve_options.sync.metadata_prefix,
+                   "Scheduled OAI-PMH sync: arXiv or arXivRaw (carries versions)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"arXiv", "arXivRaw"}));
   add_sync_options(*serve, serve_options.sync);
 
   auto* index = app.add_subcommand("index", "Maintain the search index");
@@ -268,7 +294,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kSuccess : kUsage;
   }
   global.data_dir = data_dir;
-  if (auto logging = configure_logging(log_format, log_level); !logging) {
+  if (auto logging = configure_logging(log.format, log.level, log.file); !logging) {
     std::fprintf(stderr, "paperboy: %s\n", logging.error().message.c_str());
     return kUsage;
   }
@@ -282,7 +308,25 @@ int main(int argc, char** argv) {
   if (trending->parsed()) return run_trending(global, trending_limit, trending_json);
   if (stats->parsed()) return run_stats(global, stats_json);
   if (exporter->parsed()) return run_export(global, export_output);
-  if (serve->parsed()) return run_serve(global, serve_options);
+  if (serve->parsed()) {
+    // SIGHUP: the same arguments, parsed again against the config file and environment as they
+    // are now; what they leave out takes its default again.
+    auto reread = [&]() -> paperboy::Result<ServeSettings> {
+      global = GlobalOptions{};
+      data_dir = global.data_dir.string();
+      serve_options = ServeOptions{};
+      log = LogSettings{};
+      app.clear();
+      try {
+        app.parse(argc, argv);
+      } catch (const CLI::ParseError& error) {
+        return paperboy::fail(std::string(error.what()));
+      }
+      global.data_dir = data_dir;
+      return ServeSettings{global, serve_options, log};
+    };
+    return run_serve(ServeSettings{global, serve_options, log}, reread);
+  }
   if (index_rebuild->parsed()) return run_index_rebuild(global);
   if (user.parsed()) return user.run(global);
   if (recommend.parsed()) return recommend.run(global);

@@ -1,10 +1,15 @@
-// paperboy migrate: copies the papers of an embedded SQLite store into PostgreSQL, through the
-// store's own upsert, so the merge rules apply and running it again changes nothing.
+// paperboy migrate: copies an embedded SQLite store into PostgreSQL: the papers through the
+// store's own upsert, so the merge rules apply, then accounts, votes, comments, collections,
+// submissions and digest subscriptions (store/copy_to_postgres.h); running it again changes
+// nothing.
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "store/community.h"
+#include "store/copy_to_postgres.h"
 #include "store/store.h"
+#include "store/subscriptions.h"
 
 namespace paperboy::cli {
 
@@ -17,6 +22,20 @@ constexpr size_t kBatchPapers = 5000;
 int report(const std::string& message) {
   std::fprintf(stderr, "paperboy migrate: %s\n", message.c_str());
   return kError;
+}
+
+// Opening the community and subscription stores on both sides makes their tables, so a store
+// that never had accounts copies as empty.
+Result<void> open_community_tables(const std::filesystem::path& from, const std::string& to) {
+  if (auto opened = store::open_sqlite_community_store(from); !opened)
+    return std::unexpected(opened.error());
+  if (auto opened = store::open_sqlite_subscription_store(from); !opened)
+    return std::unexpected(opened.error());
+  if (auto opened = store::open_postgres_community_store(to); !opened)
+    return std::unexpected(opened.error());
+  if (auto opened = store::open_postgres_subscription_store(to); !opened)
+    return std::unexpected(opened.error());
+  return {};
 }
 
 }  // namespace
@@ -41,9 +60,17 @@ int run_migrate(const GlobalOptions& global, const MigrateOptions& options) {
   std::optional<Progress> progress;
   if (!global.quiet) progress.emplace("migrate", 0);
   if (auto begun = (*target)->begin_batch(); !begun) return report(begun.error().message);
+  auto local_upvotes = store::local_upvotes_by_paper(from);
+  if (!local_upvotes) return report(local_upvotes.error().message);
   auto visited = (*source)->for_each_paper([&](const Paper& paper) {
     if (failure) return;
-    auto outcome = (*target)->upsert(paper);
+    // The imported upvotes; the votes cast here follow with the accounts.
+    Paper imported = paper;
+    if (auto local =
+            local_upvotes->find(paper.arxiv_id.empty() ? "title:" + paper.title : paper.arxiv_id);
+        local != local_upvotes->end())
+      imported.upvotes -= local->second;
+    auto outcome = (*target)->upsert(imported);
     if (!outcome) {
       failure = outcome.error();
       return;
@@ -72,6 +99,15 @@ int run_migrate(const GlobalOptions& global, const MigrateOptions& options) {
   std::printf("migrate: %zu of %lld papers from %s to %s: %zu added, %zu updated, %zu unchanged\n",
               copied, static_cast<long long>(stats->papers), from.c_str(), target_name.c_str(),
               added, updated, copied - added - updated);
+
+  if (auto opened = open_community_tables(from, options.to); !opened)
+    return report(opened.error().message);
+  auto tables = store::copy_community_to_postgres(from, options.to);
+  if (!tables) return report(tables.error().message + " (nothing of the accounts was copied)");
+  for (const store::TableCopy& table : *tables) {
+    if (table.rows == 0) continue;
+    std::printf("migrate: %s: %zu of %zu added\n", table.table.c_str(), table.added, table.rows);
+  }
   return kSuccess;
 }
 

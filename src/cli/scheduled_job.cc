@@ -23,12 +23,16 @@ ScheduledJob::ScheduledJob(std::string name, store::ClusterLock& lock, seconds i
       thread_([this] { poll_until_stopped(); }) {}
 
 ScheduledJob::~ScheduledJob() {
+  request_stop();
+  thread_.join();
+}
+
+void ScheduledJob::request_stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  thread_.join();
 }
 
 bool ScheduledJob::wait_or_stop(milliseconds period) {
@@ -77,7 +81,12 @@ void ScheduledJob::run_holding_lease() {
   }
   heartbeat_wake.notify_all();
   heartbeat.join();
-  if (auto done = lock_.finish(name_, holder_, interval_); !done) {
+  bool cut_short = false;
+  {
+    std::lock_guard lock(mutex_);
+    cut_short = stopping_;
+  }
+  if (auto done = lock_.finish(name_, holder_, cut_short ? seconds(0) : interval_); !done) {
     std::fprintf(stderr, "paperboy serve: %s: %s\n", name_.c_str(), done.error().message.c_str());
   }
 }

@@ -24,6 +24,9 @@ class ScheduledJob {
                std::chrono::seconds lease, std::function<void()> work);
   // Stops polling; waits for a run in progress to end.
   ~ScheduledJob();
+  // Asks polling to stop without waiting. A run that ends after this counts as cut short: the
+  // job is released due at once, so another node (or this one, started again) runs it soon.
+  void request_stop();
   ScheduledJob(const ScheduledJob&) = delete;
   ScheduledJob& operator=(const ScheduledJob&) = delete;
 

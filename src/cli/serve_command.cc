@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/digest_command.h"
 #include "cli/index_sync.h"
+#include "cli/logging.h"
 #include "cli/scheduled_job.h"
 #include "cli/sync_command.h"
 #include "cli/vector_sync.h"
@@ -88,21 +90,47 @@ class IndexFollower {
   std::thread thread_;
 };
 
-// SIGINT and SIGTERM write a byte to this pipe; a waiting thread reads it and stops the server.
-// A handler rather than sigwait(): libraries start threads before main (OpenBLAS's pool), and
-// such a thread would otherwise take the signal with its default action and kill the process.
-int stop_pipe[2] = {-1, -1};
+// SIGINT and SIGTERM write kStop to this pipe, SIGHUP kReload; a waiting thread reads them and
+// stops the server or reloads the settings. A handler rather than sigwait(): libraries start
+// threads before main (OpenBLAS's pool), and such a thread would otherwise take the signal with
+// its default action and kill the process.
+int signal_pipe[2] = {-1, -1};
+constexpr char kStop = 1;
+constexpr char kReload = 2;
 
-void request_stop(int) {
-  const char byte = 1;
-  [[maybe_unused]] ssize_t written = ::write(stop_pipe[1], &byte, 1);
+void request_stop(int) { [[maybe_unused]] ssize_t written = ::write(signal_pipe[1], &kStop, 1); }
+
+void request_reload(int) {
+  [[maybe_unused]] ssize_t written = ::write(signal_pipe[1], &kReload, 1);
+}
+
+void report(const std::string& message) {
+  std::fprintf(stderr, "paperboy serve: %s\n", message.c_str());
+}
+
+// The settings a running server cannot take over (its socket, threads, stores and pages are
+// made once), named for the message that asks for a restart.
+std::vector<std::string> needing_restart(const ServeSettings& running, const ServeSettings& fresh) {
+  std::vector<std::string> changed;
+  const ServeOptions& a = running.options;
+  const ServeOptions& b = fresh.options;
+  if (running.global.data_dir != fresh.global.data_dir) changed.push_back("--data");
+  if (running.global.store != fresh.global.store) changed.push_back("--store");
+  if (a.host != b.host) changed.push_back("--host");
+  if (a.port != b.port) changed.push_back("--port");
+  if (a.threads != b.threads) changed.push_back("--threads");
+  if (a.katex_dir != b.katex_dir) changed.push_back("--katex-dir");
+  if (a.access_log != b.access_log) changed.push_back("--access-log");
+  return changed;
 }
 
 }  // namespace
 
-int run_serve(const GlobalOptions& global, const ServeOptions& options) {
-  if (::pipe(stop_pipe) != 0) {
-    std::fprintf(stderr, "paperboy serve: cannot create a pipe\n");
+int run_serve(const ServeSettings& settings, const ServeSettingsReader& reread) {
+  const GlobalOptions& global = settings.global;
+  const ServeOptions& options = settings.options;
+  if (::pipe(signal_pipe) != 0) {
+    report("cannot create a pipe");
     return kError;
   }
   struct sigaction action = {};
@@ -111,51 +139,52 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
   action.sa_flags = SA_RESTART;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  action.sa_handler = request_reload;
+  sigaction(SIGHUP, &action, nullptr);
 
   std::error_code error;
   std::filesystem::create_directories(global.data_dir, error);
   if (error) {
-    std::fprintf(stderr, "paperboy serve: %s: %s\n", global.data_dir.c_str(),
-                 error.message().c_str());
+    report(global.data_dir.string() + ": " + error.message());
     return kError;
   }
   auto store = open_papers_store(global);
   if (!store) {
-    std::fprintf(stderr, "paperboy serve: %s\n", store.error().message.c_str());
+    report(store.error().message);
     return kError;
   }
   // A new data folder, or one changed while no server ran, gets its search index up to date.
   if (auto indexed = sync_index(**store, index_path(global), global.quiet); !indexed) {
-    std::fprintf(stderr, "paperboy serve: search index: %s\n", indexed.error().message.c_str());
+    report("search index: " + indexed.error().message);
     return kError;
   }
   auto community = store::open_community_store(global.store, store_path(global));
   if (!community) {
-    std::fprintf(stderr, "paperboy serve: %s\n", community.error().message.c_str());
+    report(community.error().message);
     return kError;
   }
   // Papers added while no server ran get their vectors (when an embedder was trained).
   if (auto embedded =
           sync_vectors(**store, embed_model_path(global), vectors_path(global), global.quiet);
       !embedded) {
-    std::fprintf(stderr, "paperboy serve: vectors: %s\n", embedded.error().message.c_str());
+    report("vectors: " + embedded.error().message);
     return kError;
   }
   auto subscriptions = store::open_subscription_store(global.store, store_path(global));
   if (!subscriptions) {
-    std::fprintf(stderr, "paperboy serve: %s\n", subscriptions.error().message.c_str());
+    report(subscriptions.error().message);
     return kError;
   }
   auto mail = mail_settings(global, options.mail);
   if (!mail) {
-    std::fprintf(stderr, "paperboy serve: %s\n", mail.error().message.c_str());
+    report(mail.error().message);
     return kError;
   }
   mail->lease = std::chrono::seconds(options.digest_lease_seconds);
   // Scheduled jobs run once across the processes sharing the store.
   auto cluster_lock = store::open_cluster_lock(global.store);
   if (!cluster_lock) {
-    std::fprintf(stderr, "paperboy serve: %s\n", cluster_lock.error().message.c_str());
+    report(cluster_lock.error().message);
     return kError;
   }
   web::ServerOptions server_options;
@@ -169,10 +198,11 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
   server_options.port = options.port;
   server_options.threads = options.threads;
   server_options.access_log = options.access_log;
+  server_options.shared_render_max_age = std::chrono::milliseconds(options.page_cache_ms);
   if (!options.katex_dir.empty()) server_options.katex_dir = options.katex_dir;
   auto server = web::Server::create(**store, server_options);
   if (!server) {
-    std::fprintf(stderr, "paperboy serve: %s\n", server.error().message.c_str());
+    report(server.error().message);
     return kError;
   }
 
@@ -183,37 +213,109 @@ int run_serve(const GlobalOptions& global, const ServeOptions& options) {
   std::unique_ptr<IndexFollower> follower;
   if (store::is_shared_store(global.store))
     follower = std::make_unique<IndexFollower>(**store, index_path(global));
+
+  // The scheduled jobs, started again by SIGHUP when their settings change.
   std::unique_ptr<ScheduledJob> digests;
-  if (options.digest_every_minutes > 0) {
+  auto start_digests = [&](const ServeOptions& wanted, const mail::MailSettings& mail_wanted) {
+    digests.reset();
+    if (wanted.digest_every_minutes <= 0) return;
     // A sender's outbox claims last `lease`; the job's lease outlasts them, so a node that
     // takes over a dead node's run finds the messages that node had claimed free again.
     digests = std::make_unique<ScheduledJob>(
-        "digests", **cluster_lock, std::chrono::minutes(options.digest_every_minutes),
-        2 * mail->lease, [&, index_dir = index_path(global), settings = *mail] {
-          run_digests(**store, **subscriptions, index_dir, settings);
+        "digests", **cluster_lock, std::chrono::minutes(wanted.digest_every_minutes),
+        2 * mail_wanted.lease, [&, index_dir = index_path(global), digest_mail = mail_wanted] {
+          run_digests(**store, **subscriptions, index_dir, digest_mail);
         });
-  }
+  };
   std::unique_ptr<SyncScheduler> syncs;
-  if (options.sync_every_minutes > 0) {
-    syncs = std::make_unique<SyncScheduler>(**store, **community, global, options.sync,
-                                            std::chrono::minutes(options.sync_every_minutes));
+  auto start_syncs = [&](const ServeOptions& wanted) -> Result<void> {
+    syncs.reset();
+    if (wanted.sync_every_minutes <= 0) return {};
+    auto positions = sync::open_harvest_positions(global.store, global.data_dir);
+    if (!positions) return fail("sync: " + positions.error().message);
+    syncs = std::make_unique<SyncScheduler>(**store, **community, **cluster_lock, global,
+                                            wanted.sync, std::move(*positions),
+                                            std::chrono::minutes(wanted.sync_every_minutes),
+                                            std::chrono::seconds(wanted.sync_lease_seconds));
+    return {};
+  };
+  start_digests(options, *mail);
+  if (auto started = start_syncs(options); !started) {
+    report(started.error().message);
+    return kError;
   }
-  std::thread signal_waiter([&server] {
-    char byte = 0;
-    while (::read(stop_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+
+  // SIGHUP: the log settings (and a reopened log file) and the schedules change live; a job
+  // whose settings changed is stopped (its run resumable, as after a crash) and started anew.
+  ServeSettings running = settings;
+  auto reload = [&] {
+    auto fresh = reread ? reread() : Result<ServeSettings>(running);
+    if (!fresh) {
+      report("SIGHUP: " + fresh.error().message + "; keeping the settings in use");
+      return;
+    }
+    if (auto logging = configure_logging(fresh->log.format, fresh->log.level, fresh->log.file);
+        !logging) {
+      report("SIGHUP: " + logging.error().message + "; keeping the log settings in use");
+    } else {
+      running.log = fresh->log;
+    }
+    ServeOptions& now = running.options;
+    const ServeOptions& wanted = fresh->options;
+    if (wanted.digest_every_minutes != now.digest_every_minutes ||
+        wanted.digest_lease_seconds != now.digest_lease_seconds || !(wanted.mail == now.mail)) {
+      auto wanted_mail = mail_settings(global, wanted.mail);
+      if (!wanted_mail) {
+        report("SIGHUP: " + wanted_mail.error().message + "; keeping the digest settings in use");
+      } else {
+        wanted_mail->lease = std::chrono::seconds(wanted.digest_lease_seconds);
+        start_digests(wanted, *wanted_mail);
+        now.digest_every_minutes = wanted.digest_every_minutes;
+        now.digest_lease_seconds = wanted.digest_lease_seconds;
+        now.mail = wanted.mail;
+      }
+    }
+    if (wanted.sync_every_minutes != now.sync_every_minutes ||
+        wanted.sync_lease_seconds != now.sync_lease_seconds || !(wanted.sync == now.sync)) {
+      if (auto started = start_syncs(wanted); !started) {
+        report("SIGHUP: " + started.error().message + "; scheduled sync is off");
+      }
+      now.sync_every_minutes = wanted.sync_every_minutes;
+      now.sync_lease_seconds = wanted.sync_lease_seconds;
+      now.sync = wanted.sync;
+    }
+    std::string restart;
+    for (const std::string& name : needing_restart(running, *fresh))
+      restart += (restart.empty() ? "" : ", ") + name;
+    report("reloaded the settings (log level " + running.log.level + ", digests every " +
+           std::to_string(now.digest_every_minutes) + " min, sync every " +
+           std::to_string(now.sync_every_minutes) + " min)" +
+           (restart.empty() ? "" : "; " + restart + " take effect after a restart"));
+  };
+
+  std::thread signal_waiter([&] {
+    for (;;) {
+      char byte = 0;
+      const ssize_t got = ::read(signal_pipe[0], &byte, 1);
+      if (got < 0 && errno == EINTR) continue;
+      if (got == 1 && byte == kReload) {
+        reload();
+        continue;
+      }
+      break;
     }
     (*server)->stop();
   });
   auto ran = (*server)->run();
   if (!ran) {
-    std::fprintf(stderr, "paperboy serve: %s\n", ran.error().message.c_str());
+    report(ran.error().message);
     request_stop(0);
     signal_waiter.join();
     return kError;
   }
   // run() returned because stop() was called from the signal thread.
   signal_waiter.join();
-  std::fprintf(stderr, "paperboy serve: stopped\n");
+  report("stopped");
   return kSuccess;
 }
 

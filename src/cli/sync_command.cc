@@ -1,11 +1,9 @@
 #include "cli/sync_command.h"
 
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
-#include <thread>
 
 #include "cli/index_sync.h"
+#include "cli/scheduled_job.h"
 #include "cli/vector_sync.h"
 #include "core/date.h"
 #include "sync/sync.h"
@@ -150,9 +148,10 @@ int SyncCommands::run(const GlobalOptions& global) {
   auto community = store::open_community_store(global.store, store_path(global));
   if (!community) return report(community.error());
 
-  sync::Syncer syncer(**papers, sync::state_file(global.data_dir), settings_.sources,
-                      http_policy(settings_), sync::process_counters(),
-                      [&](const sync::SyncTotals& totals) {
+  auto positions = sync::open_harvest_positions(global.store, global.data_dir);
+  if (!positions) return report(positions.error());
+  sync::Syncer syncer(**papers, std::move(*positions), settings_.sources, http_policy(settings_),
+                      sync::process_counters(), [&](const sync::SyncTotals& totals) {
                         if (!global.quiet)
                           std::fprintf(stderr, "paperboy sync %s: page %zu: %s\n", command,
                                        totals.pages, describe(totals).c_str());
@@ -200,25 +199,23 @@ struct SyncScheduler::Loop {
   GlobalOptions global;
   SyncSettings settings;
   sync::Syncer syncer;
-  std::mutex mutex;
-  std::condition_variable wake;
-  bool stopping = false;
-  std::thread thread;
+  std::unique_ptr<ScheduledJob> job;
 
   Loop(store::Store& papers_in, store::CommunityStore& community_in, GlobalOptions global_in,
-       SyncSettings settings_in)
+       SyncSettings settings_in, sync::HarvestPositions positions)
       : papers(papers_in),
         community(community_in),
         global(std::move(global_in)),
         settings(std::move(settings_in)),
-        syncer(papers, sync::state_file(global.data_dir), settings.sources, http_policy(settings),
+        syncer(papers, std::move(positions), settings.sources, http_policy(settings),
                sync::process_counters()) {}
 
   void log(const char* what, const Result<sync::SyncTotals>& done) {
     if (!done) {
       std::fprintf(stderr, "paperboy serve: sync %s: %s\n", what, done.error().message.c_str());
     } else if (done->records > 0 || done->still_queued > 0) {
-      std::fprintf(stderr, "paperboy serve: sync %s: %s\n", what, describe(*done).c_str());
+      std::fprintf(stderr, "paperboy serve: sync %s: %s%s\n", what, describe(*done).c_str(),
+                   done->resumed ? ", resumed an interrupted harvest" : "");
     }
   }
 
@@ -227,6 +224,7 @@ struct SyncScheduler::Loop {
       sync::ArxivSyncOptions options;
       options.categories = settings.categories;
       options.source = settings.source == "api" ? sync::ArxivSource::api : sync::ArxivSource::oai;
+      options.metadata_prefix = settings.metadata_prefix;
       log("arxiv", syncer.sync_arxiv(options));
     }
     log("hf", syncer.sync_hf(sync::recent_days(today(), 2)));
@@ -237,29 +235,20 @@ struct SyncScheduler::Loop {
 };
 
 SyncScheduler::SyncScheduler(store::Store& papers, store::CommunityStore& community,
-                             GlobalOptions global, SyncSettings settings,
-                             std::chrono::minutes interval)
-    : loop_(std::make_unique<Loop>(papers, community, std::move(global), std::move(settings))) {
-  Loop& loop = *loop_;
-  loop.thread = std::thread([&loop, interval] {
-    std::unique_lock lock(loop.mutex);
-    while (!loop.stopping) {
-      lock.unlock();
-      loop.run_once();
-      lock.lock();
-      loop.wake.wait_for(lock, interval, [&loop] { return loop.stopping; });
-    }
-  });
+                             store::ClusterLock& lock, GlobalOptions global, SyncSettings settings,
+                             sync::HarvestPositions positions, std::chrono::minutes interval,
+                             std::chrono::seconds lease)
+    : loop_(std::make_unique<Loop>(papers, community, std::move(global), std::move(settings),
+                                   std::move(positions))) {
+  loop_->job = std::make_unique<ScheduledJob>("sync", lock, interval, lease,
+                                              [loop = loop_.get()] { loop->run_once(); });
 }
 
 SyncScheduler::~SyncScheduler() {
-  {
-    std::lock_guard lock(loop_->mutex);
-    loop_->stopping = true;
-  }
+  // A run in progress ends at its next request and stays due, resuming where it stopped.
+  loop_->job->request_stop();
   loop_->syncer.stop();
-  loop_->wake.notify_all();
-  loop_->thread.join();
+  loop_->job.reset();
 }
 
 }  // namespace paperboy::cli

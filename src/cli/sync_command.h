@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "store/cluster_lock.h"
 #include "store/community.h"
 #include "store/store.h"
 #include "web/metrics.h"
@@ -42,12 +43,15 @@ class SyncCommands {
 web::MetricsSource sync_metrics();
 
 // Runs arXiv sync (the configured categories), HF sync (today and yesterday) and the fetch queue
-// every `interval` on its own thread, then brings the search index and vectors up to date; stops
-// (abandoning a request in flight) when destroyed.
+// every `interval`, once across the nodes sharing the store (the "sync" job of `lock`, held for
+// `lease` while running and renewed meanwhile), then brings this node's search index and vectors
+// up to date. `positions` should be the shared ones for a shared store, so that a node taking
+// over a dead node's run continues where it stopped. Destroying it abandons a request in flight.
 class SyncScheduler {
  public:
-  SyncScheduler(store::Store& papers, store::CommunityStore& community, GlobalOptions global,
-                SyncSettings settings, std::chrono::minutes interval);
+  SyncScheduler(store::Store& papers, store::CommunityStore& community, store::ClusterLock& lock,
+                GlobalOptions global, SyncSettings settings, sync::HarvestPositions positions,
+                std::chrono::minutes interval, std::chrono::seconds lease);
   ~SyncScheduler();
   SyncScheduler(const SyncScheduler&) = delete;
   SyncScheduler& operator=(const SyncScheduler&) = delete;

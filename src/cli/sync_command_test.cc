@@ -1,8 +1,12 @@
 // `paperboy sync` through the real binary against a replay server on 127.0.0.1: a harvest killed
 // with SIGKILL mid-way resumes from the saved resumption token and ends with every record once.
+// And `paperboy serve` reloading its settings on SIGHUP.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -191,6 +195,113 @@ TEST(SyncCommand, TheServerSyncsOnItsScheduleAndCountsOnMetrics) {
   auto stats = (*store)->stats();
   ASSERT_TRUE(stats.has_value());
   EXPECT_EQ(stats->papers, 27);
+}
+
+// A keep-alive HTTP/1.1 connection on a plain socket, so a test can tell that it stayed open.
+class Connection {
+ public:
+  explicit Connection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    timeval timeout{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  ~Connection() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  // Sends GET `path` and reads the answer's head and body (Content-Length); empty on failure.
+  std::string get(const std::string& path) {
+    const std::string request =
+        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
+    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size()))
+      return {};
+    std::string answer;
+    char buffer[4096];
+    for (;;) {
+      const size_t head_end = answer.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const size_t length_at = answer.find("Content-Length: ");
+        const size_t length =
+            length_at == std::string::npos ? 0 : std::atoi(answer.c_str() + length_at + 16);
+        if (answer.size() >= head_end + 4 + length) return answer;
+      }
+      const ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (got <= 0) return {};
+      answer.append(buffer, static_cast<size_t>(got));
+    }
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+// Waits until `file` holds `needle`; true when it did within two minutes.
+bool appears(const std::filesystem::path& file, const std::string& needle) {
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (read_file(file).find(needle) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+TEST(ServeReload, SighupRereadsTheConfigAndReopensTheLogWithoutDroppingConnections) {
+  TempDir dir;
+  ReplayServer sources;
+  sources.on("/api/daily_papers", {},
+             {Reply::ok(fixture("hf-2024-05-27.json"), "application/json")});
+  const auto config = dir.path() / "paperboy.toml";
+  const auto log = dir.path() / "paperboy.log";
+  const auto output = dir.path() / "output.txt";
+  std::ofstream(config) << "log-format = \"text\"\n[serve]\naccess-log = true\n";
+  const pid_t pid = start({"--config", config.string(), "--data", dir.path().string(), "--log-file",
+                           log.string(), "serve", "--port", "0"},
+                          output);
+  ASSERT_TRUE(appears(output, "http://127.0.0.1:")) << read_file(output);
+  const std::string printed = read_file(output);
+  const int port = std::atoi(printed.c_str() + printed.find("http://127.0.0.1:") + 17);
+  Connection connection(port);
+  ASSERT_TRUE(connection.connected());
+  EXPECT_NE(connection.get("/healthz").find("200 OK"), std::string::npos);
+  ASSERT_TRUE(appears(log, "/healthz")) << read_file(log);
+  EXPECT_EQ(read_file(log).find("{\"time\""), std::string::npos) << "text lines before the reload";
+
+  // logrotate renames the file, the config now asks for JSON lines and a scheduled sync.
+  std::filesystem::rename(log, dir.path() / "paperboy.log.1");
+  std::ofstream(config) << "log-format = \"json\"\n[serve]\naccess-log = true\n"
+                        << "sync-every-minutes = 60\nrequest-delay = 0\nhf-api-url = \""
+                        << sources.url("/api/daily_papers") << "\"\n";
+  ::kill(pid, SIGHUP);
+  ASSERT_TRUE(appears(output, "reloaded the settings")) << read_file(output);
+  EXPECT_NE(read_file(output).find("sync every 60 min"), std::string::npos) << read_file(output);
+
+  // The connection opened before the reload still answers, and its request is logged as JSON in
+  // the new file.
+  EXPECT_NE(connection.get("/api/daily_papers").find("200 OK"), std::string::npos);
+  ASSERT_TRUE(appears(log, "\"path\":\"/api/daily_papers\"")) << read_file(log);
+  EXPECT_EQ(read_file(log).rfind("{\"time\":", 0), 0u) << read_file(log);
+  EXPECT_EQ(read_file(dir.path() / "paperboy.log.1").find("/api/daily_papers"), std::string::npos);
+  // The sync the new config schedules runs: today's and yesterday's HF daily papers.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (sources.count_requests("/api/daily_papers") < 2 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(sources.count_requests("/api/daily_papers"), 2u);
+
+  // A config that no longer parses keeps the server as it is.
+  std::ofstream(config) << "[serve]\nsync-every-minutes = \"often\"\n";
+  ::kill(pid, SIGHUP);
+  ASSERT_TRUE(appears(output, "keeping the settings in use")) << read_file(output);
+  EXPECT_NE(connection.get("/healthz").find("200 OK"), std::string::npos);
+
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(wait_for_exit(pid), 0) << read_file(output);
+  EXPECT_NE(read_file(output).find("paperboy serve: stopped"), std::string::npos);
 }
 
 TEST(SyncCommand, ArxivWithoutCategoriesIsAUsageError) {

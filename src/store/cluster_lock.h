@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,21 @@ class ClusterLock {
   virtual Result<void> finish(std::string_view job, std::string_view holder,
                               std::chrono::seconds next_run_in) = 0;
 };
+
+// Small named values that scheduled work keeps between runs and shares across the nodes (live
+// sync's harvest positions), so a node taking over a dead node's job continues where it
+// stopped. Each put is durable once it returns.
+class SharedState {
+ public:
+  virtual ~SharedState() = default;
+  // The value stored under `key`; nullopt when there is none.
+  virtual Result<std::optional<std::string>> get(std::string_view key) = 0;
+  // Stores `value` under `key`, replacing what was there.
+  virtual Result<void> put(std::string_view key, std::string_view value) = 0;
+};
+
+// The cluster_state table of the PostgreSQL database at `url`.
+Result<std::unique_ptr<SharedState>> open_postgres_shared_state(std::string_view url);
 
 // For a single process (the embedded SQLite store): the same rules, kept in memory.
 std::unique_ptr<ClusterLock> make_local_cluster_lock();

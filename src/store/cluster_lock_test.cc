@@ -107,6 +107,24 @@ TEST_P(ClusterLockTest, OfManyNodesClaimingAtOnceExactlyOneWins) {
   EXPECT_EQ(winners, 1);
 }
 
+// Each node opens its own; what one puts, the others read, and a put replaces the value.
+TEST(SharedState, ValuesPutByOneNodeAreReadByAnother) {
+  testing::PgTestDatabase database;
+  ASSERT_EQ(database.error(), "");
+  auto first = open_postgres_shared_state(database.url());
+  auto second = open_postgres_shared_state(database.url());
+  ASSERT_TRUE(first && second);
+  auto missing = (*second)->get("sync:oai:arXiv:cs");
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+  ASSERT_TRUE((*first)->put("sync:oai:arXiv:cs", R"({"resumption_token":"a|1"})"));
+  ASSERT_TRUE((*first)->put("sync:oai:arXiv:cs", R"({"resumption_token":"a|2"})"));
+  ASSERT_TRUE((*first)->put("sync:oai:arXiv:math", "{}"));
+  auto read = (*second)->get("sync:oai:arXiv:cs");
+  ASSERT_TRUE(read && read->has_value());
+  EXPECT_EQ(**read, R"({"resumption_token":"a|2"})");
+}
+
 TEST(ClusterHolderName, NamesTheHostAndProcess) {
   const std::string name = cluster_holder_name();
   EXPECT_NE(name.find(':' + std::to_string(::getpid())), std::string::npos) << name;

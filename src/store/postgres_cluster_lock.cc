@@ -18,6 +18,13 @@ CREATE TABLE cluster_jobs (
   due_at timestamptz NOT NULL DEFAULT '-infinity'
 );
 )sql"},
+    {2, R"sql(
+CREATE TABLE cluster_state (
+  key text PRIMARY KEY,
+  value text NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+)sql"},
 };
 
 // The scheduler renews leases while a job runs, on its own connection; a second one lets a
@@ -76,6 +83,40 @@ class PostgresClusterLock final : public ClusterLock {
   pg::Pool pool_;
 };
 
+// One connection from a pool of one: a sync writes its position after each page, one thread
+// at a time, and the pool reopens a connection that broke (the database restarted mid-sync).
+class PostgresSharedState final : public SharedState {
+ public:
+  explicit PostgresSharedState(std::string url) : pool_(std::move(url), 1) {}
+
+  Result<std::optional<std::string>> get(std::string_view key) override {
+    auto connection = pool_.borrow();
+    if (!connection) return std::unexpected(connection.error());
+    auto rows = (*connection)
+                    ->query_with("reading shared job state",
+                                 "SELECT value FROM cluster_state WHERE key = $1", key);
+    if (!rows) return std::unexpected(rows.error());
+    if (rows->empty()) return std::nullopt;
+    return std::string(rows->text(0, 0));
+  }
+
+  Result<void> put(std::string_view key, std::string_view value) override {
+    auto connection = pool_.borrow();
+    if (!connection) return std::unexpected(connection.error());
+    auto rows = (*connection)
+                    ->query_with("saving shared job state",
+                                 "INSERT INTO cluster_state (key, value) VALUES ($1, $2) "
+                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                                 "updated_at = now()",
+                                 key, value);
+    if (!rows) return std::unexpected(rows.error());
+    return {};
+  }
+
+ private:
+  pg::Pool pool_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<ClusterLock>> open_postgres_cluster_lock(std::string_view url) {
@@ -84,6 +125,14 @@ Result<std::unique_ptr<ClusterLock>> open_postgres_cluster_lock(std::string_view
   if (auto migrated = pg::migrate(**connection, "cluster", kClusterMigrations); !migrated)
     return std::unexpected(migrated.error());
   return std::make_unique<PostgresClusterLock>(std::string(url));
+}
+
+Result<std::unique_ptr<SharedState>> open_postgres_shared_state(std::string_view url) {
+  auto connection = pg::Connection::open(url);
+  if (!connection) return std::unexpected(connection.error());
+  if (auto migrated = pg::migrate(**connection, "cluster", kClusterMigrations); !migrated)
+    return std::unexpected(migrated.error());
+  return std::make_unique<PostgresSharedState>(std::string(url));
 }
 
 bool is_shared_store(std::string_view store_locator) { return pg::is_postgres_url(store_locator); }

@@ -159,11 +159,41 @@ std::vector<std::string> recent_days(std::chrono::sys_days today, int count) {
   return days;
 }
 
-Syncer::Syncer(store::Store& store, std::filesystem::path state_path, SyncSources sources,
+HarvestPositions::HarvestPositions(std::filesystem::path state_file,
+                                   std::shared_ptr<store::SharedState> shared)
+    : state_file_(std::move(state_file)), shared_(std::move(shared)) {}
+
+Result<nlohmann::json> HarvestPositions::load(const std::string& key) const {
+  if (!shared_) return load_state(state_file_, key);
+  auto text = shared_->get("sync:" + key);
+  if (!text) return std::unexpected(text.error());
+  if (!*text) return nlohmann::json::object();
+  auto parsed = nlohmann::json::parse(**text, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return fail("shared sync state \"sync:" + key +
+                "\" is not a JSON object; delete its cluster_state row to harvest from scratch");
+  }
+  return parsed;
+}
+
+Result<void> HarvestPositions::save(const std::string& key, const nlohmann::json& value) const {
+  if (!shared_) return save_state(state_file_, key, value);
+  return shared_->put("sync:" + key, value.dump());
+}
+
+Result<HarvestPositions> open_harvest_positions(std::string_view store_locator,
+                                                const std::filesystem::path& data_dir) {
+  if (!store::is_shared_store(store_locator)) return HarvestPositions(state_file(data_dir));
+  auto shared = store::open_postgres_shared_state(store_locator);
+  if (!shared) return std::unexpected(shared.error());
+  return HarvestPositions(state_file(data_dir), std::move(*shared));
+}
+
+Syncer::Syncer(store::Store& store, HarvestPositions positions, SyncSources sources,
                HttpPolicy policy, SyncCounters& counters,
                std::function<void(const SyncTotals&)> on_page)
     : store_(store),
-      state_path_(std::move(state_path)),
+      positions_(std::move(positions)),
       sources_(std::move(sources)),
       policy_(std::move(policy)),
       counters_(counters),
@@ -271,7 +301,7 @@ Result<SyncTotals> Syncer::sync_arxiv(const ArxivSyncOptions& options) {
 }
 
 Result<SyncTotals> Syncer::sync_oai(const ArxivSyncOptions& options) {
-  auto lock = SyncLock::acquire(state_path_);
+  auto lock = SyncLock::acquire(positions_.state_file());
   if (!lock) return std::unexpected(lock.error());
   std::map<std::string, std::vector<std::string>> categories_by_set;
   for (const std::string& category : options.categories)
@@ -280,7 +310,7 @@ Result<SyncTotals> Syncer::sync_oai(const ArxivSyncOptions& options) {
   SyncTotals totals;
   for (const auto& [set, categories] : categories_by_set) {
     const std::string key = "oai:" + options.metadata_prefix + ":" + set;
-    auto saved = load_state(state_path_, key);
+    auto saved = positions_.load(key);
     if (!saved) return std::unexpected(saved.error());
     const std::string harvested_through = json_string(*saved, "harvested_through");
     std::string from = options.from;
@@ -356,7 +386,7 @@ Result<SyncTotals> Syncer::sync_oai(const ArxivSyncOptions& options) {
       } else {
         state["resumption_token"] = token;
       }
-      if (auto saved_state = save_state(state_path_, key, state); !saved_state)
+      if (auto saved_state = positions_.save(key, state); !saved_state)
         return std::unexpected(saved_state.error());
       if (on_page_) on_page_(totals);
       if (token.empty()) break;
@@ -366,7 +396,7 @@ Result<SyncTotals> Syncer::sync_oai(const ArxivSyncOptions& options) {
 }
 
 Result<SyncTotals> Syncer::sync_api(const ArxivSyncOptions& options) {
-  auto lock = SyncLock::acquire(state_path_);
+  auto lock = SyncLock::acquire(positions_.state_file());
   if (!lock) return std::unexpected(lock.error());
   std::string query;
   for (const std::string& category : options.categories)
@@ -382,7 +412,7 @@ Result<SyncTotals> Syncer::sync_api(const ArxivSyncOptions& options) {
     query = "(" + query + ") AND submittedDate:[" + first + "0000 TO " + last + "2359]";
   }
   const std::string key = "api:" + query;
-  auto saved = load_state(state_path_, key);
+  auto saved = positions_.load(key);
   if (!saved) return std::unexpected(saved.error());
   const std::string newest_before = json_string(*saved, "newest_updated");
   // Without dates, an incremental run stops at papers no newer than the last complete run saw.
@@ -445,7 +475,7 @@ Result<SyncTotals> Syncer::sync_api(const ArxivSyncOptions& options) {
       state["start"] = start;
       state["run_newest"] = run_newest;
     }
-    if (auto saved_state = save_state(state_path_, key, state); !saved_state)
+    if (auto saved_state = positions_.save(key, state); !saved_state)
       return std::unexpected(saved_state.error());
     if (on_page_) on_page_(totals);
     if (done) break;
@@ -458,7 +488,7 @@ Result<SyncTotals> Syncer::sync_hf(const std::vector<std::string>& days) {
     if (auto checked = check_day(day, "daily papers"); !checked)
       return std::unexpected(checked.error());
   }
-  auto lock = SyncLock::acquire(state_path_);
+  auto lock = SyncLock::acquire(positions_.state_file());
   if (!lock) return std::unexpected(lock.error());
   ++counters_.runs;
   SyncTotals totals;
@@ -493,7 +523,7 @@ Result<SyncTotals> Syncer::fetch_queued(store::CommunityStore& community) {
   if (!queue) return std::unexpected(queue.error());
   SyncTotals totals;
   if (queue->empty()) return totals;
-  auto lock = SyncLock::acquire(state_path_);
+  auto lock = SyncLock::acquire(positions_.state_file());
   if (!lock) return std::unexpected(lock.error());
   ++counters_.runs;
   // The API takes a list of ids; 50 keeps each answer small.

@@ -12,12 +12,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
+#include "store/cluster_lock.h"
 #include "store/community.h"
 #include "store/store.h"
 
@@ -40,6 +43,7 @@ struct SyncSources {
   std::string arxiv_oai_url = "https://oaipmh.arxiv.org/oai";
   std::string arxiv_api_url = "https://export.arxiv.org/api/query";
   std::string hf_api_url = "https://huggingface.co/api/daily_papers";
+  bool operator==(const SyncSources&) const = default;
 };
 
 struct HttpPolicy {
@@ -82,12 +86,35 @@ struct SyncTotals {
 // The harvest positions, a JSON file written atomically (write, fsync, rename) after each page.
 std::filesystem::path state_file(const std::filesystem::path& data_dir);
 
+// Where a sync saves its position after each page (OAI-PMH resumption token, API offset, how far
+// the last complete harvest got), one JSON object per source and set. With the embedded store
+// that is `state_file`; with a shared store it is the cluster's shared state, so a node that takes
+// over the scheduled sync of a node that died continues at the page after the last one stored.
+// `state_file`'s folder also holds the lock that keeps two syncs of one data folder apart.
+class HarvestPositions {
+ public:
+  explicit HarvestPositions(std::filesystem::path state_file,
+                            std::shared_ptr<store::SharedState> shared = nullptr);
+  // The saved object for `key`; an empty object when there is none.
+  Result<nlohmann::json> load(const std::string& key) const;
+  Result<void> save(const std::string& key, const nlohmann::json& value) const;
+  const std::filesystem::path& state_file() const { return state_file_; }
+
+ private:
+  std::filesystem::path state_file_;
+  std::shared_ptr<store::SharedState> shared_;
+};
+
+// The positions for the store `store_locator` names: shared when it is PostgreSQL, else the data
+// folder's state file.
+Result<HarvestPositions> open_harvest_positions(std::string_view store_locator,
+                                                const std::filesystem::path& data_dir);
+
 class Syncer {
  public:
   // `on_page` (optional) is told the running totals after each stored page.
-  Syncer(store::Store& store, std::filesystem::path state_path, SyncSources sources,
-         HttpPolicy policy, SyncCounters& counters,
-         std::function<void(const SyncTotals&)> on_page = {});
+  Syncer(store::Store& store, HarvestPositions positions, SyncSources sources, HttpPolicy policy,
+         SyncCounters& counters, std::function<void(const SyncTotals&)> on_page = {});
 
   // Harvests the categories' new and updated papers. Pages already stored stay stored when a
   // later page fails; the error names the URL and what went wrong.
@@ -113,7 +140,7 @@ class Syncer {
   Result<SyncTotals> sync_api(const ArxivSyncOptions& options);
 
   store::Store& store_;
-  std::filesystem::path state_path_;
+  HarvestPositions positions_;
   SyncSources sources_;
   HttpPolicy policy_;
   SyncCounters& counters_;

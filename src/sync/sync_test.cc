@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "store/pg_test_database.h"
 #include "sync/replay_server.h"
 
 namespace paperboy::sync {
@@ -68,7 +69,7 @@ class SyncTest : public ::testing::Test {
     sources.arxiv_oai_url = server.url("/oai");
     sources.arxiv_api_url = server.url("/api/query");
     sources.hf_api_url = server.url("/api/daily_papers");
-    return Syncer(*store_, state_file(dir_.path()), sources, policy, counters_);
+    return Syncer(*store_, HarvestPositions(state_file(dir_.path())), sources, policy, counters_);
   }
 
   static HttpPolicy fast_policy() {
@@ -231,6 +232,45 @@ TEST_F(SyncTest, MalformedPageIsRetriedThenReportedKeepingEarlierPagesAndResumes
   EXPECT_NE(healthy.requests().front().find("resumptionToken=" + kToken2), std::string::npos);
   EXPECT_EQ(resumed->added, 16u);
   expect_every_served_record();
+}
+
+// Two nodes (own data folders) share harvest positions through PostgreSQL: a harvest that stops
+// on one node after its first page continues on the other at the second page.
+TEST_F(SyncTest, SharedPositionsLetAnotherNodeContinueAHarvest) {
+  store::testing::PgTestDatabase database;
+  ASSERT_EQ(database.error(), "");
+  auto shared = store::open_postgres_shared_state(database.url());
+  ASSERT_TRUE(shared.has_value()) << shared.error().message;
+  std::shared_ptr<store::SharedState> positions = std::move(*shared);
+  TempDir first_node, second_node;
+  SyncSources sources;
+  Reply broken;
+  broken.status = 500;
+  ReplayServer failing;
+  serve_oai(failing, {broken});
+  sources.arxiv_oai_url = failing.url("/oai");
+  auto stopped = Syncer(*store_, HarvestPositions(state_file(first_node.path()), positions),
+                        sources, fast_policy(), counters_)
+                     .sync_arxiv(oai_options());
+  ASSERT_FALSE(stopped.has_value());
+  EXPECT_EQ(paper_count(), 8);
+  EXPECT_FALSE(std::filesystem::exists(state_file(first_node.path())))
+      << "the position is shared, not in the node's folder";
+
+  ReplayServer healthy;
+  serve_oai(healthy);
+  sources.arxiv_oai_url = healthy.url("/oai");
+  auto resumed = Syncer(*store_, HarvestPositions(state_file(second_node.path()), positions),
+                        sources, fast_policy(), counters_)
+                     .sync_arxiv(oai_options());
+  ASSERT_TRUE(resumed.has_value()) << resumed.error().message;
+  EXPECT_TRUE(resumed->resumed);
+  EXPECT_EQ(resumed->added, 16u);
+  EXPECT_EQ(healthy.count_requests("set=cs"), 0u);
+  expect_every_served_record();
+  auto saved = positions->get("sync:oai:arXiv:cs");
+  ASSERT_TRUE(saved.has_value() && saved->has_value());
+  EXPECT_EQ(nlohmann::json::parse(**saved)["harvested_through"], "2025-03-19");
 }
 
 TEST_F(SyncTest, ApiPagesThenANewVersionUpdatesThePaper) {
