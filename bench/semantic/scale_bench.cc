@@ -230,8 +230,11 @@ fs::path build_ours(const Corpus& corpus, const std::vector<float>& rows,
                     const embed::Embedder& model, const fs::path& work,
                     const vector::IndexParams& params, size_t threads) {
   const size_t papers = corpus.ids.size();
-  const fs::path saved = work / ("vectors-M" + std::to_string(params.links));
-  {
+  const fs::path saved =
+      work / ("vectors-M" + std::to_string(params.links) + "-" + std::to_string(papers));
+  if (!vector::VectorIndex::current_generation(saved).empty()) {
+    std::printf("- paperboy HNSW M=%zu: reused %s\n", params.links, saved.c_str());
+  } else {
     auto start = Clock::now();
     auto vectors = vector::VectorIndex::create(model.dimension(), model.identity(), params);
     if (auto added = vectors->upsert_batch(corpus.ids, rows, threads); !added) {
@@ -313,54 +316,94 @@ int main(int argc, char** argv) {
     saved.push_back(build_ours(corpus, rows, *model, work, built, threads));
   }
 
-  hnswlib::InnerProductSpace space(dimension);
-  hnswlib::HierarchicalNSW<float> peer(&space, papers, params.links, params.ef_construction);
-  auto start = Clock::now();
-  parallel_for(papers, threads, [&](size_t i) { peer.addPoint(&rows[i * dimension], i); });
-  std::printf("- hnswlib float32 build (M=%zu, ef_construction=%zu): %.1f s, %.0f papers/s\n\n",
-              params.links, params.ef_construction, seconds_since(start),
-              papers / seconds_since(start));
-  std::fflush(stdout);
-
   // Queries: titles of papers spread over the corpus, embedded.
   std::vector<float> queries(kQueries * dimension);
   for (size_t q = 0; q < kQueries; ++q)
     model->embed(corpus.titles[(q * 7919) % papers],
                  std::span<float>(queries).subspan(q * dimension, dimension));
-  start = Clock::now();
-  const auto truth = exact_top10(queries, rows, dimension);
-  std::printf("exact top 10 of %zu queries in %.1f s\n\n| ef |", kQueries, seconds_since(start));
-  for (size_t m : links) std::printf(" paperboy int8 M=%zu recall@10 | queries/s |", m);
-  std::printf(" hnswlib float32 M=%zu recall@10 | queries/s |\n|---:|", params.links);
-  for (size_t i = 0; i <= links.size(); ++i) std::printf("---:|---:|");
-  std::printf("\n");
   std::unordered_map<std::string, size_t> position;
   for (size_t i = 0; i < papers; ++i) position.emplace(corpus.ids[i], i);
-  for (size_t ef : {16, 32, 48, 64, 96, 128, 192, 256}) {
+  const auto recall_and_rate = [&](const fs::path& saved_index, vector::IndexParams search_params,
+                                   const std::vector<std::set<size_t>>& truth) {
+    auto opened = vector::VectorIndex::open(saved_index, search_params);
+    size_t found = 0;
+    const auto begin = Clock::now();
+    for (size_t q = 0; q < kQueries; ++q)
+      for (const auto& hit :
+           (*opened)->search(std::span<const float>(queries).subspan(q * dimension, dimension), 10))
+        found += truth[q].count(position.at(hit.paper_id));
+    const double rate = kQueries / seconds_since(begin);
+    return std::pair(static_cast<double>(found) / (kQueries * 10.0), rate);
+  };
+  constexpr size_t kEfs[] = {16, 32, 48, 64, 96, 128, 192, 256};
+
+  // paperboy alone on every paper.
+  auto start = Clock::now();
+  const auto truth = exact_top10(queries, rows, dimension);
+  std::printf("\nexact top 10 of %zu queries over %zu papers in %.1f s\n\n| ef |", kQueries, papers,
+              seconds_since(start));
+  for (size_t m : links) std::printf(" paperboy int8 M=%zu recall@10 | queries/s |", m);
+  std::printf("\n|---:|");
+  for (size_t i = 0; i < links.size(); ++i) std::printf("---:|---:|");
+  std::printf("\n");
+  for (size_t ef : kEfs) {
     std::printf("| %zu |", ef);
     for (size_t which = 0; which < links.size(); ++which) {
       vector::IndexParams search_params = params;
       search_params.links = links[which];
       search_params.ef_search = ef;
-      auto opened = vector::VectorIndex::open(saved[which], search_params);
-      size_t found = 0;
-      start = Clock::now();
-      for (size_t q = 0; q < kQueries; ++q)
-        for (const auto& hit : (*opened)->search(
-                 std::span<const float>(queries).subspan(q * dimension, dimension), 10))
-          found += truth[q].count(position.at(hit.paper_id));
-      const double qps = kQueries / seconds_since(start);
-      std::printf(" %.4f | %.0f |", static_cast<double>(found) / (kQueries * 10.0), qps);
+      const auto [recall, rate] = recall_and_rate(saved[which], search_params, truth);
+      std::printf(" %.4f | %.0f |", recall, rate);
     }
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+
+  // Against hnswlib on the same float32 vectors (the first PAPERBOY_BENCH_PEER_PAPERS papers,
+  // default all), same M and ef_construction.
+  const size_t peer_papers = std::min(papers, env_size("PAPERBOY_BENCH_PEER_PAPERS", papers));
+  fs::path ours_for_peer = saved.front();
+  auto peer_truth = truth;
+  if (peer_papers < papers) {
+    Corpus subset;
+    subset.ids.assign(corpus.ids.begin(), corpus.ids.begin() + static_cast<ptrdiff_t>(peer_papers));
+    ours_for_peer = build_ours(
+        subset,
+        std::vector<float>(rows.begin(),
+                           rows.begin() + static_cast<ptrdiff_t>(peer_papers * dimension)),
+        *model, work, params, threads);
+    peer_truth = exact_top10(
+        queries,
+        std::vector<float>(rows.begin(),
+                           rows.begin() + static_cast<ptrdiff_t>(peer_papers * dimension)),
+        dimension);
+  }
+  hnswlib::InnerProductSpace space(dimension);
+  hnswlib::HierarchicalNSW<float> peer(&space, peer_papers, params.links, params.ef_construction);
+  start = Clock::now();
+  parallel_for(peer_papers, threads, [&](size_t i) { peer.addPoint(&rows[i * dimension], i); });
+  std::printf(
+      "- hnswlib float32 build on %zu papers (M=%zu, ef_construction=%zu): %.1f s, %.0f "
+      "papers/s\n\n",
+      peer_papers, params.links, params.ef_construction, seconds_since(start),
+      peer_papers / seconds_since(start));
+  std::printf(
+      "| ef | paperboy int8 recall@10 | queries/s | hnswlib float32 recall@10 | queries/s |\n"
+      "|---:|---:|---:|---:|---:|\n");
+  for (size_t ef : kEfs) {
+    vector::IndexParams search_params = params;
+    search_params.ef_search = ef;
+    const auto [recall, rate] = recall_and_rate(ours_for_peer, search_params, peer_truth);
     peer.setEf(ef);
     size_t found = 0;
     start = Clock::now();
     for (size_t q = 0; q < kQueries; ++q) {
       auto result = peer.searchKnn(&queries[q * dimension], 10);
-      for (; !result.empty(); result.pop()) found += truth[q].count(result.top().second);
+      for (; !result.empty(); result.pop()) found += peer_truth[q].count(result.top().second);
     }
     const double peer_qps = kQueries / seconds_since(start);
-    std::printf(" %.4f | %.0f |\n", static_cast<double>(found) / (kQueries * 10.0), peer_qps);
+    std::printf("| %zu | %.4f | %.0f | %.4f | %.0f |\n", ef, recall, rate,
+                static_cast<double>(found) / (kQueries * 10.0), peer_qps);
     std::fflush(stdout);
   }
 
