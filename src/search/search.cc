@@ -300,6 +300,17 @@ class SegmentSearch {
     return total;
   }
 
+  // Whether every required phrase (a group whose one alternative has several words) holds at
+  // `doc`: checked before scoring, which reads the doc table, as most docs holding a common
+  // phrase's words do not hold the phrase.
+  bool required_phrases_hold(uint32_t doc) {
+    for (const ResolvedGroup& group : plan_.groups)
+      if (group.alternatives.size() == 1 && group.alternatives[0].terms.size() > 1 &&
+          !clause_matches(group.alternatives[0], doc, cursors_, nullptr))
+        return false;
+    return true;
+  }
+
   bool passes_filters(uint32_t doc) const {
     if (view_.is_deleted(doc)) return false;
     const Query& query = *plan_.query;
@@ -597,7 +608,8 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
     }
     bool could_enter =
         !top.full() || search.frequency_bound(candidate) * kBoundSlack > top.threshold();
-    if (could_enter && search.passes_filters(candidate)) {
+    if (could_enter && search.required_phrases_hold(candidate) &&
+        search.passes_filters(candidate)) {
       double score = search.score(candidate);
       // Phrase and exclusion checks read positions; skip them when the score cannot enter.
       bool competitive = score > 0 && (!top.full() || score > top.threshold());
@@ -637,6 +649,19 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
     for (size_t i = essential; i < count; ++i) doc = std::min(doc, search.cursor(terms[i]).doc());
     if (doc == kNoDoc) return;
     if (top.full()) {
+      // First the window up to the nearest block end of any term: if even every term's block
+      // bound together cannot enter, the essential cursors jump past it.
+      double window_bound = 0;
+      uint32_t window_end = kNoDoc;
+      for (size_t t : terms) {
+        window_bound += search.block_bound(t, doc);
+        window_end = std::min(window_end, search.cursor(t).shallow_last_doc());
+      }
+      if (window_bound * kBoundSlack <= top.threshold()) {
+        if (window_end == kNoDoc) return;
+        for (size_t i = essential; i < count; ++i) search.cursor(terms[i]).advance(window_end + 1);
+        continue;
+      }
       double bound = 0;
       for (size_t i = 0; i < count; ++i) {
         size_t t = terms[i];
