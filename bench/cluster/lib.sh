@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154  # sets and uses the sourcing script's variables
 # Helpers shared by the scale-out benchmarks (sourced, not run): a PostgreSQL 15 of their own,
 # paperboy nodes, nginx in front of them, and CPU accounting from /proc.
 #

@@ -33,6 +33,8 @@ ingest() {
   before=$($server_ticks)
   /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$paperboy" --quiet "$@" ingest --no-index \
     --format arxiv-snapshot "$snapshot" >/dev/null 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
+  # The backend's CPU time reaches the postmaster's count once it has exited and been reaped.
+  sleep 2
   after=$($server_ticks)
   read -r seconds kilobytes user system <"$work/time"
   printf "| %s | %.1f | %'.0f | %.1f | %s | %.0f |" "$name" "$seconds" \
