@@ -1,37 +1,79 @@
 #!/usr/bin/env bash
-# Web load benchmark: wrk (2 threads, 64 connections) against `paperboy serve` on the demo corpus
-# plus the 580 days of real Hugging Face daily papers (shared/data/hf-daily-papers), for the home
+# Web load benchmark: wrk (2 threads, 64 connections) against `paperboy serve` for the home
 # page, paper pages, the search page and /api/daily_papers, then a soak of all of them together
 # while the server's resident memory is sampled.
 #
 #   bench/web/run.sh [PAPERBOY_BINARY] [SECONDS_PER_RUN] [SOAK_SECONDS]
 #
-# Defaults: build/web-rel/paperboy (a Release build), 30 s a run, a 600 s soak. The peer of every
-# figure is the same server answering /healthz (a tiny JSON answer from one store query) in the
-# same run: the ratio says what a page costs beyond httplib's own per-request work.
-# Server threads: PAPERBOY_BENCH_THREADS (default 64, one per connection: httplib serves a
-# keep-alive connection on one pool thread).
+# Defaults: build/web-rel/paperboy (a Release build), 30 s a run, a 600 s soak (0: no soak).
+# Environment:
+#   PAPERBOY_BENCH_STORE=demo (default): demo/ plus the 580 days of real Hugging Face daily
+#     papers (shared/data/hf-daily-papers), about 10k papers.
+#   PAPERBOY_BENCH_STORE=1m: one million generated papers (bench/web/canonical_corpus.py over
+#     the corpus of `search_bench generate`, PAPERBOY_BENCH_CORPUS, by default
+#     /tmp/indexops-bench/corpus-1000000.jsonl), one in ten of them in the daily feed.
+#   PAPERBOY_BENCH_DATA=DIR: keep the data folder there and reuse it when it already holds a
+#     store (the 1M store takes minutes to ingest and index); default: a temporary folder.
+#   PAPERBOY_BENCH_THREADS: server threads (default 64, one per connection: httplib serves a
+#     keep-alive connection on one pool thread).
+#
+# Every request kind runs twice against the same server binary and data: as served (anonymous
+# visitors share a rendered answer for up to 1 s, --page-cache-ms 1000) and with every request
+# rendered (--page-cache-ms 0). The paths rotate (bench/web/rotate.lua) through 300 paper pages
+# and 120 searches, so the shared answers are a popular site's, not one page's. The peer of every
+# figure is the same server answering /healthz (a small JSON answer from the store) in the same
+# run: the ratio says what a page costs beyond httplib's own per-request work.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 paperboy=$(realpath "${1:-build/web-rel/paperboy}")
 seconds=${2:-30}
 soak_seconds=${3:-600}
 threads=${PAPERBOY_BENCH_THREADS:-64}
+corpus_kind=${PAPERBOY_BENCH_STORE:-demo}
 work=$(mktemp -d /tmp/paperboy-web-bench-XXXXXX)
+data=${PAPERBOY_BENCH_DATA:-$work/data}
 server=""
-trap '[[ -n "$server" ]] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+stop_server() {
+  if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  server=""
+}
+trap 'stop_server; rm -rf "$work"' EXIT
 
-# Exit status 3: some records rejected (a few days of the HF capture hold Python repr() text).
-"$paperboy" -q --data "$work/data" ingest demo ../shared/data/hf-daily-papers >/dev/null \
-  2> "$work/ingest.log" || [[ $? == 3 ]]
+if [[ ! -f "$data/paperboy.db" ]]; then
+  case $corpus_kind in
+    demo)
+      # Exit status 3: some records rejected (a few days of the HF capture hold Python repr() text).
+      "$paperboy" -q --data "$data" ingest demo ../shared/data/hf-daily-papers >/dev/null \
+        2> "$work/ingest.log" || [[ $? == 3 ]]
+      ;;
+    1m)
+      corpus=${PAPERBOY_BENCH_CORPUS:-/tmp/indexops-bench/corpus-1000000.jsonl}
+      [[ -f "$corpus" ]] || { echo "no $corpus: make it with search_bench generate 1000000 (bench/search)" >&2; exit 1; }
+      python3 bench/web/canonical_corpus.py "$corpus" > "$work/canonical.jsonl"
+      "$paperboy" -q --data "$data" ingest "$work/canonical.jsonl" >/dev/null 2> "$work/ingest.log"
+      rm "$work/canonical.jsonl"
+      ;;
+    *) echo "PAPERBOY_BENCH_STORE: expected demo or 1m, got '$corpus_kind'" >&2; exit 1 ;;
+  esac
+fi
 
-"$paperboy" -q --data "$work/data" serve --port 0 --threads "$threads" 2> "$work/serve.log" &
-server=$!
-for _ in $(seq 300); do grep -q "serving .* on http" "$work/serve.log" 2>/dev/null && break; sleep 0.2; done
-base=$(grep -o "http://[^ ]*" "$work/serve.log" | head -1)
+# Starts the server with `--page-cache-ms $1` and sets $server and $base.
+start_server() {
+  "$paperboy" -q --data "$data" serve --port 0 --threads "$threads" --page-cache-ms "$1" \
+    2> "$work/serve.log" &
+  server=$!
+  # Serving may first bring the search index up to date (minutes for a new 1M store).
+  for _ in $(seq 6000); do grep -q "serving .* on http" "$work/serve.log" 2>/dev/null && break; sleep 0.2; done
+  base=$(grep -o "http://[^ ]*" "$work/serve.log" | head -1)
+  [[ -n "$base" ]] || { echo "the server did not start:" >&2; cat "$work/serve.log" >&2; exit 1; }
+}
+start_server 1000
 
-# 300 paper pages and 30 searches, from the store itself.
-for month in 2024-09 2025-06 2026-03; do
+# 300 paper pages: 100 from each of three months of the feed (the last one, 6 and 12 months
+# before), and 120 searches: 30 queries, each by relevance, by date, by upvotes and its page 2.
+last_month=$(curl -sf "$base/healthz" | python3 -c 'import json, sys; print(json.load(sys.stdin)["last_feed_day"][:7])')
+for back in 0 6 12; do
+  month=$(date -d "$last_month-01 -$back months" +%Y-%m)
   curl -sf "$base/api/daily_papers?month=$month&limit=100" |
     python3 -c 'import json, sys; print("\n".join("/papers/" + e["paper"]["id"] for e in json.load(sys.stdin)))'
 done > "$work/papers.txt"
@@ -40,22 +82,23 @@ printf '%s\n' "language model" "diffusion" "reinforcement learning" "video gener
   "speech" "robot" "3d gaussian splatting" "state space model" "quantization" "alignment" \
   "multimodal" "code generation" "long context" "instruction tuning" "math" "scaling laws" \
   "tokenizer" "attention" "distillation" "preference optimization" "world model" "medical" \
-  "graph" "evaluation" | sed 's/ /+/g; s|^|/search?q=|' > "$work/searches.txt"
+  "graph" "evaluation" | sed 's/ /+/g; s|^|/search?q=|' |
+  awk '{print; print $0 "&sort=date"; print $0 "&sort=upvotes"; print $0 "&page=2"}' > "$work/searches.txt"
 echo "/" > "$work/home.txt"
 echo "/api/daily_papers" > "$work/api.txt"
 echo "/healthz" > "$work/health.txt"
 cat "$work/home.txt" "$work/papers.txt" "$work/searches.txt" "$work/api.txt" > "$work/mix.txt"
-echo "corpus: $(curl -sf "$base/healthz")"
+echo "store: $corpus_kind; $(curl -sf "$base/healthz")"
 echo "paths: $(wc -l < "$work/papers.txt") paper pages, $(wc -l < "$work/searches.txt") searches"
 
-# Field of a wrk --latency report: requests/s, p99 (ms), and errors (socket errors + non-2xx).
 wrk_run() {
   local paths=$1 duration=$2
-  PATHS=$paths wrk -t2 -c64 -d"${duration}s" --timeout 10s --latency -s bench/web/rotate.lua "$base" 
+  PATHS=$paths wrk -t2 -c64 -d"${duration}s" --timeout 10s --latency -s bench/web/rotate.lua "$base"
 }
 to_ms() {  # wrk prints 850.00us, 12.34ms or 1.20s
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[^m]s$/) n *= 1000; printf "%.1f", n }'
 }
+# Requests/s, p99 (ms) and errors (socket errors + non-2xx) of a wrk --latency report.
 summary() {
   local report=$1
   local rps p99 errors
@@ -64,20 +107,44 @@ summary() {
   errors=$(awk '/Socket errors:/ {gsub(",", ""); s = $4 + $6 + $8 + $10} /Non-2xx/ {n = $NF} END {print s + n}' <<< "$report")
   echo "$rps $p99 $errors"
 }
+label_of() {
+  case $1 in
+    health) echo "/healthz (peer)" ;; home) echo "home /" ;; papers) echo "paper pages" ;;
+    searches) echo "search page" ;; api) echo "/api/daily_papers" ;;
+  esac
+}
 
 echo "machine: $(nproc) cores; load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
-wrk_run "$work/health.txt" 5 > /dev/null  # warm-up
-printf '| request | requests/s | p99 ms | errors | ratio to /healthz |\n|---|---|---|---|---|\n'
-read -r peer_rps peer_p99 peer_errors <<< "$(summary "$(wrk_run "$work/health.txt" "$seconds")")"
-printf '| /healthz (peer) | %s | %s | %s | 1.00 |\n' "$peer_rps" "$peer_p99" "$peer_errors"
-for name in home papers searches api; do
-  read -r rps p99 errors <<< "$(summary "$(wrk_run "$work/$name.txt" "$seconds")")"
-  label=$(case $name in home) echo "home /";; papers) echo "paper pages";; searches) echo "search page";; api) echo "/api/daily_papers";; esac)
-  printf '| %s | %s | %s | %s | %.2f |\n' "$label" "$rps" "$p99" "$errors" "$(bc -l <<< "$rps / $peer_rps")"
+printf '| request | answers | requests/s | p99 ms | errors | ratio to /healthz | shared / rendered |\n'
+printf '|---|---|---:|---:|---:|---:|---:|\n'
+declare -A shared_rps
+for cache_ms in 1000 0; do
+  if [[ $cache_ms == 0 ]]; then stop_server; start_server 0; fi
+  answers=$([[ $cache_ms == 0 ]] && echo "rendered" || echo "shared 1 s")
+  wrk_run "$work/health.txt" 5 > /dev/null  # warm-up
+  read -r peer_rps peer_p99 peer_errors <<< "$(summary "$(wrk_run "$work/health.txt" "$seconds")")"
+  for name in health home papers searches api; do
+    if [[ $name == health ]]; then
+      rps=$peer_rps p99=$peer_p99 errors=$peer_errors
+    else
+      read -r rps p99 errors <<< "$(summary "$(wrk_run "$work/$name.txt" "$seconds")")"
+    fi
+    if [[ $cache_ms != 0 ]]; then
+      shared_rps[$name]=$rps
+      gain="-"
+    else
+      gain=$(printf '%.2f' "$(bc -l <<< "${shared_rps[$name]} / $rps")")
+    fi
+    printf '| %s | %s | %s | %s | %s | %.2f | %s |\n' "$(label_of $name)" "$answers" "$rps" "$p99" \
+      "$errors" "$(bc -l <<< "$rps / $peer_rps")" "$gain"
+  done
 done
 echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+[[ $soak_seconds == 0 ]] && exit 0
 
-# Soak: the whole mix for soak_seconds, resident memory sampled every 10 s.
+# Soak: the whole mix for soak_seconds with shared answers, resident memory sampled every 10 s.
+stop_server
+start_server 1000
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$server/status"; }
 echo "soak: ${soak_seconds}s of the mix; RSS at start: $(rss) KB"
 PATHS=$work/mix.txt wrk -t2 -c64 -d"${soak_seconds}s" --timeout 10s --latency -s bench/web/rotate.lua "$base" > "$work/soak.txt" &

@@ -18,6 +18,7 @@
 #include "web/accounts.h"
 #include "web/assets.h"
 #include "web/markdown.h"
+#include "web/mustache_render.h"
 #include "web/pages.h"
 
 namespace paperboy::web {
@@ -200,8 +201,7 @@ struct CommunityRoutes::Impl {
   std::set<std::string, std::less<>> hidden_ids;
 
   std::string render(std::string_view name, const mustache::data& data) {
-    mustache::mustache tmpl{std::string(templates.find(name)->second)};
-    return tmpl.render(data);
+    return render_template(templates.find(name)->second, data);
   }
 
   // ---- Who is asking ----

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -33,6 +34,7 @@
 #include "web/paper_lists.h"
 #include "web/periods.h"
 #include "web/recommend_routes.h"
+#include "web/render_cache.h"
 #include "web/semantic_routes.h"
 
 namespace paperboy::web {
@@ -327,7 +329,10 @@ thread_local std::chrono::steady_clock::time_point request_started;
 
 struct Server::State {
   State(store::Store& store, ServerOptions options, Pages pages)
-      : store(store), options(std::move(options)), pages(std::move(pages)) {}
+      : store(store),
+        options(std::move(options)),
+        pages(std::move(pages)),
+        render_cache(this->options.shared_render_max_age, this->options.shared_render_max_bytes) {}
 
   store::Store& store;
   ServerOptions options;
@@ -340,6 +345,11 @@ struct Server::State {
   std::unique_ptr<FeedRoutes> feeds;
   HttpServer http;
   RequestMetrics request_metrics;
+  RenderCache render_cache;
+  // /healthz's store statistics and the store change they describe: counting every paper again
+  // is needed only after the store changed.
+  std::mutex health_mutex;
+  std::optional<std::pair<uint64_t, store::StoreStats>> health_stats;
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   int port = 0;
   std::atomic<bool> stop_requested{false};
@@ -872,8 +882,24 @@ struct Server::State {
     response.set_content(std::move(out.text()), "text/plain; version=0.0.4; charset=utf-8");
   }
 
-  void health(const Request& request, Response& response) {
+  // The store's statistics, counted again only when its last change moved (or when the store
+  // does not number its changes). The change query also shows the store still answers.
+  Result<store::StoreStats> current_stats() {
+    auto change = store.last_change();
+    if (change) {
+      std::lock_guard lock(health_mutex);
+      if (health_stats && health_stats->first == *change) return health_stats->second;
+    }
     auto stats = store.stats();
+    if (stats && change) {
+      std::lock_guard lock(health_mutex);
+      health_stats.emplace(*change, *stats);
+    }
+    return stats;
+  }
+
+  void health(const Request& request, Response& response) {
+    auto stats = current_stats();
     if (!stats) {
       spdlog::error("web: {} {}: {}", request.method, request.path, stats.error().message);
       return send_json(response, 500, json{{"status", "error"}, {"error", "store unavailable"}});
@@ -893,6 +919,46 @@ struct Server::State {
     if (!contents) return send_error_page(response, 404, {});
     response.set_header("Cache-Control", "public, max-age=3600");
     response.set_content(std::string(*contents), content_type_for(name));
+  }
+
+  // The render cache's key of a request: its path and its parameters in a fixed order.
+  static std::string render_key(const Request& request) {
+    std::string key = request.path;
+    char separator = '?';
+    for (const auto& [name, value] : request.params) {
+      key += separator;
+      key += url_encode(name);
+      key += '=';
+      key += url_encode(value);
+      separator = '&';
+    }
+    return key;
+  }
+
+  // `handler`, answering anonymous visitors from the render cache when it can (render_cache.h).
+  // The visitor's part of a page (account links, CSRF) is still added per request afterwards.
+  httplib::Server::Handler shared_when_anonymous(httplib::Server::Handler handler) {
+    return [this, handler = std::move(handler)](const Request& request, Response& response) {
+      if (!render_cache.enabled() || (community && community->signed_in(request))) {
+        return handler(request, response);
+      }
+      const std::string key = render_key(request);
+      if (auto answer = render_cache.find(key)) {
+        response.status = answer->status;
+        response.headers = httplib::Headers(answer->headers.begin(), answer->headers.end());
+        response.body = answer->body;
+        return;
+      }
+      const RenderCache::Ticket ticket = render_cache.begin();
+      handler(request, response);
+      // Failures are not shared, nor anything that set a cookie for this visitor.
+      if (response.status >= 500 || response.has_header("Set-Cookie")) return;
+      auto answer = std::make_shared<CachedAnswer>();
+      answer->status = response.status;
+      answer->headers.assign(response.headers.begin(), response.headers.end());
+      answer->body = response.body;
+      render_cache.store(key, std::move(answer), ticket);
+    };
   }
 
   // After the routes: error bodies for statuses that no handler filled in (404 for unknown
@@ -930,24 +996,29 @@ struct Server::State {
     PageRoutes page_routes(http, http.finish);
     if (digest) digest->install(page_routes);
     feeds->install(page_routes);  // before GET /papers/(.+) takes /papers/<id>.bib
-    http.Get("/", [this](const Request& q, Response& r) { home(q, r); });
-    http.Get(R"(/date/([^/]+))",
-             [this](const Request& q, Response& r) { period_page(q, r, feed::Period::day); });
-    http.Get(R"(/week/([^/]+))",
-             [this](const Request& q, Response& r) { period_page(q, r, feed::Period::week); });
-    http.Get(R"(/month/([^/]+))",
-             [this](const Request& q, Response& r) { period_page(q, r, feed::Period::month); });
+    // The pages and read API answers most visitors ask for are shared between anonymous ones.
+    auto shared = [this](void (State::*route)(const Request&, Response&)) {
+      return shared_when_anonymous(
+          [this, route](const Request& q, Response& r) { (this->*route)(q, r); });
+    };
+    auto shared_period = [this](feed::Period period) {
+      return shared_when_anonymous(
+          [this, period](const Request& q, Response& r) { period_page(q, r, period); });
+    };
+    http.Get("/", shared(&State::home));
+    http.Get(R"(/date/([^/]+))", shared_period(feed::Period::day));
+    http.Get(R"(/week/([^/]+))", shared_period(feed::Period::week));
+    http.Get(R"(/month/([^/]+))", shared_period(feed::Period::month));
     http.Get("/papers", [this](const Request& q, Response& r) { papers_query(q, r); });
-    http.Get(R"(/papers/(.+))", [this](const Request& q, Response& r) { paper_page(q, r); });
-    http.Get("/trending", [this](const Request& q, Response& r) { trending_page(q, r); });
-    http.Get("/api/daily_papers",
-             [this](const Request& q, Response& r) { api_daily_papers(q, r); });
-    http.Get("/search", [this](const Request& q, Response& r) { search_page(q, r); });
+    http.Get(R"(/papers/(.+))", shared(&State::paper_page));
+    http.Get("/trending", shared(&State::trending_page));
+    http.Get("/api/daily_papers", shared(&State::api_daily_papers));
+    http.Get("/search", shared(&State::search_page));
     http.Get("/opensearch.xml", [this](const Request& q, Response& r) { opensearch(q, r); });
-    http.Get("/api/search", [this](const Request& q, Response& r) { api_search(q, r); });
+    http.Get("/api/search", shared(&State::api_search));
     // Before /api/papers/{id}, which would take "search" for an id.
-    http.Get("/api/papers/search", [this](const Request& q, Response& r) { api_hf_search(q, r); });
-    http.Get(R"(/api/papers/(.+))", [this](const Request& q, Response& r) { api_paper(q, r); });
+    http.Get("/api/papers/search", shared(&State::api_hf_search));
+    http.Get(R"(/api/papers/(.+))", shared(&State::api_paper));
     http.Get("/healthz", [this](const Request& q, Response& r) { health(q, r); });
     http.Get("/metrics", [this](const Request& q, Response& r) { metrics(q, r); });
     http.Get(R"(/static/([A-Za-z0-9_-]+\.(?:css|js|svg)))",
@@ -971,6 +1042,12 @@ struct Server::State {
       response.status = 413;
       response.set_header("Connection", "close");
       return httplib::Server::HandlerResponse::Handled;
+    });
+    // Before the answer goes out: a write through this server shows on the next anonymous view.
+    http.set_post_routing_handler([this](const Request& request, const Response& response) {
+      const bool reads =
+          request.method == "GET" || request.method == "HEAD" || request.method == "OPTIONS";
+      if (!reads && response.status < 400) render_cache.invalidate();
     });
     http.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const Request& q, Response& r) { return fill_error(q, r); }));

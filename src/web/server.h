@@ -3,6 +3,7 @@
 // store must be safe to use from several threads (open_sqlite_store's is).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -45,6 +46,12 @@ struct ServerOptions {
   std::vector<MetricsSource> metrics_sources;
   // One info-level log line per request (method, path, status, bytes, ms, remote).
   bool access_log = false;
+  // How long anonymous visitors share a rendered page or read API answer (render_cache.h): a
+  // vote or new paper shows on them at most this much later, at once when written through this
+  // server. 0: every request is rendered (`paperboy serve` shares for 1 s by default).
+  // Signed-in visitors always get their own rendering.
+  std::chrono::milliseconds shared_render_max_age{0};
+  size_t shared_render_max_bytes = 64 << 20;
 };
 
 class Server {

@@ -1,0 +1,71 @@
+#include "web/render_cache.h"
+
+namespace paperboy::web {
+
+RenderCache::RenderCache(std::chrono::milliseconds max_age, size_t max_bytes)
+    : max_age_(max_age), max_bytes_(max_bytes) {}
+
+RenderCache::Ticket RenderCache::begin(Clock::time_point now) const {
+  std::lock_guard lock(mutex_);
+  return Ticket{generation_, now};
+}
+
+std::shared_ptr<const CachedAnswer> RenderCache::find(const std::string& key,
+                                                      Clock::time_point now) {
+  if (!enabled()) return nullptr;
+  std::lock_guard lock(mutex_);
+  auto found = by_key_.find(key);
+  if (found == by_key_.end()) return nullptr;
+  const auto entry = found->second;
+  if (entry->ticket.generation != generation_ || now - entry->ticket.began >= max_age_) {
+    erase(entry);
+    return nullptr;
+  }
+  recent_.splice(recent_.begin(), recent_, entry);
+  return entry->answer;
+}
+
+void RenderCache::store(std::string key, std::shared_ptr<const CachedAnswer> answer,
+                        Ticket ticket) {
+  if (!enabled()) return;
+  size_t bytes = key.size() + answer->body.size();
+  for (const auto& [name, value] : answer->headers) bytes += name.size() + value.size();
+  if (bytes > max_bytes_) return;
+  std::lock_guard lock(mutex_);
+  if (ticket.generation != generation_) return;
+  if (auto found = by_key_.find(key); found != by_key_.end()) {
+    // Keep whichever rendering began later: it read the newer data.
+    if (found->second->ticket.began >= ticket.began) return;
+    erase(found->second);
+  }
+  while (bytes_ + bytes > max_bytes_ && !recent_.empty()) erase(std::prev(recent_.end()));
+  recent_.push_front(Entry{key, std::move(answer), ticket, bytes});
+  by_key_.emplace(std::move(key), recent_.begin());
+  bytes_ += bytes;
+}
+
+void RenderCache::invalidate() {
+  std::lock_guard lock(mutex_);
+  ++generation_;
+  by_key_.clear();
+  recent_.clear();
+  bytes_ = 0;
+}
+
+size_t RenderCache::size() const {
+  std::lock_guard lock(mutex_);
+  return recent_.size();
+}
+
+size_t RenderCache::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+void RenderCache::erase(std::list<Entry>::iterator entry) {
+  bytes_ -= entry->bytes;
+  by_key_.erase(entry->key);
+  recent_.erase(entry);
+}
+
+}  // namespace paperboy::web
