@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <numeric>
 #include <set>
+#include <span>
 #include <thread>
 #include <unordered_set>
 
@@ -39,6 +40,27 @@ double percentile(std::vector<double> values, double fraction) {
   return values[std::min(values.size() - 1, static_cast<size_t>(fraction * values.size()))];
 }
 
+// The defaults, or the embedder settings to compare from PAPERBOY_BENCH_* variables.
+embed::TrainOptions train_options(size_t threads) {
+  embed::TrainOptions options;
+  options.threads = threads;
+  if (const char* dimension = std::getenv("PAPERBOY_BENCH_DIM"))
+    options.dimension = std::stoul(dimension);
+  if (const char* window = std::getenv("PAPERBOY_BENCH_WINDOW"))
+    options.window = std::stoul(window);
+  if (const char* sif = std::getenv("PAPERBOY_BENCH_SIF")) options.sif_weight = std::stod(sif);
+  if (const char* min_count = std::getenv("PAPERBOY_BENCH_MIN_COUNT"))
+    options.min_count = std::stoul(min_count);
+  if (const char* idf = std::getenv("PAPERBOY_BENCH_IDF_WORDS"))
+    options.idf_word_weights = std::string_view(idf) == "1";
+  if (const char* lsi = std::getenv("PAPERBOY_BENCH_LSI")) options.lsi_fraction = std::stod(lsi);
+  if (const char* share = std::getenv("PAPERBOY_BENCH_LSI_SHARE"))
+    options.lsi_similarity_share = std::stod(share);
+  if (const char* power = std::getenv("PAPERBOY_BENCH_LSI_POWER"))
+    options.lsi_singular_power = std::stod(power);
+  return options;
+}
+
 void scifact(const fs::path& dir, size_t threads) {
   auto benchmark =
       search::load_beir(dir / "corpus.jsonl", dir / "queries-train.jsonl", dir / "qrels-train.tsv");
@@ -55,14 +77,7 @@ void scifact(const fs::path& dir, size_t threads) {
     texts.push_back(document.title + ". " + document.abstract);
     ids.push_back(document.stored.paper_id);
   }
-  embed::TrainOptions options;
-  options.threads = threads;
-  // Embedder settings to compare (the defaults when unset).
-  if (const char* dimension = std::getenv("PAPERBOY_BENCH_DIM"))
-    options.dimension = std::stoul(dimension);
-  if (const char* window = std::getenv("PAPERBOY_BENCH_WINDOW"))
-    options.window = std::stoul(window);
-  if (const char* sif = std::getenv("PAPERBOY_BENCH_SIF")) options.sif_weight = std::stod(sif);
+  const embed::TrainOptions options = train_options(threads);
   const auto start = Clock::now();
   auto model = embed::train_sif_model(texts, options);
   const double train_seconds = seconds_since(start);
@@ -92,6 +107,32 @@ void scifact(const fs::path& dir, size_t threads) {
                 on_tuning[m].scores.ndcg_at_10, on_held_out[m].scores.ndcg_at_10,
                 on_held_out[m].scores.recall_at_100);
   std::printf("\n");
+
+  // The fusion chosen on the tuning queries alone, by 5-fold cross-validation among them.
+  constexpr size_t kFirstHybrid = 2;
+  const std::span<const hybrid::MethodScores> tuning_hybrids(on_tuning.begin() + kFirstHybrid,
+                                                             on_tuning.end());
+  std::printf(
+      "| family (5-fold on tuning) | nDCG@10 out of fold | weight | nDCG@10 tuning | nDCG@10 "
+      "held out |\n|---|---:|---|---:|---:|\n");
+  for (const hybrid::FamilyScore& family : hybrid::cross_validate_families(tuning_hybrids, 5)) {
+    const size_t m = kFirstHybrid + family.best;
+    std::printf("| %s | %.4f | %s | %.4f | %.4f |\n", family.family.c_str(),
+                family.out_of_fold_ndcg, on_tuning[m].method.c_str(),
+                on_tuning[m].scores.ndcg_at_10, on_held_out[m].scores.ndcg_at_10);
+  }
+  std::printf("\n");
+  const hybrid::FusionChoice choice = hybrid::choose_fusion(tuning_hybrids, 5);
+  const std::string default_name = hybrid::describe(hybrid::FusionParams{});
+  for (size_t m = kFirstHybrid; m < on_held_out.size(); ++m) {
+    const bool chosen = m == kFirstHybrid + choice.chosen;
+    if (!chosen && on_held_out[m].method != default_name) continue;
+    const auto difference = hybrid::paired_difference(on_held_out[m], on_held_out[0]);
+    std::printf("%s %s: held out nDCG@10 minus keyword %+.4f +- %.4f (95%%, %zu queries)\n",
+                chosen ? "chosen by cross-validation" : "default", on_held_out[m].method.c_str(),
+                difference.mean, difference.half_width_95, difference.queries);
+  }
+  std::printf("\n");
   fs::remove_all(index_dir);
 }
 
@@ -116,17 +157,11 @@ void corpus(const fs::path& dir, size_t threads) {
   }
   std::printf("## %zu papers from %s, %zu threads\n\n", papers.size(), dir.c_str(), threads);
 
-  embed::TrainOptions options;
-  options.threads = threads;
-  // Embedder settings to compare (the defaults when unset).
-  if (const char* dimension = std::getenv("PAPERBOY_BENCH_DIM"))
-    options.dimension = std::stoul(dimension);
-  if (const char* window = std::getenv("PAPERBOY_BENCH_WINDOW"))
-    options.window = std::stoul(window);
-  if (const char* sif = std::getenv("PAPERBOY_BENCH_SIF")) options.sif_weight = std::stod(sif);
+  const embed::TrainOptions options = train_options(threads);
   auto start = Clock::now();
   auto model = embed::train_sif_model(texts, options);
-  std::printf("- training (PPMI-SVD-SIF, 256 dims): %.1f s, %zu words\n", seconds_since(start),
+  std::printf("- training (%zu word + %zu LSI dims): %.1f s, %zu words\n",
+              (*model)->word_dimension(), (*model)->lsi_dimension(), seconds_since(start),
               (*model)->vocabulary_size());
   const size_t dimension = (*model)->dimension();
 

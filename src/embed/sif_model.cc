@@ -24,8 +24,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kMagic[8] = {'P', 'B', 'S', 'I', 'F', '0', '0', '1'};
-constexpr const char* kModelName = "ppmi-svd-sif/1";
+constexpr char kMagicWordsOnly[8] = {'P', 'B', 'S', 'I', 'F', '0', '0', '1'};
+constexpr char kMagic[8] = {'P', 'B', 'S', 'I', 'F', '0', '0', '2'};
+constexpr const char* kModelNameWordsOnly = "ppmi-svd-sif/1";
+constexpr const char* kModelName = "ppmi-svd-sif-lsi/2";
 constexpr uint32_t kDocumentBreak = UINT32_MAX;
 constexpr size_t kOversampling = 16;
 constexpr double kContextSmoothing = 0.75;
@@ -127,6 +129,49 @@ Csr transpose(const Csr& a) {
   return t;
 }
 
+struct TruncatedSvd {
+  Dense left;                    // rows x rank: the top left singular vectors
+  std::vector<double> singular;  // rank values, largest first
+};
+
+// Randomized SVD (Halko et al. 2011): a basis Q for the range of `a` by power iterations, then
+// the SVD of the small matrix Q^T A through the eigenvectors of (Q^T A)(Q^T A)^T.
+TruncatedSvd randomized_svd(const Csr& a, size_t rank, size_t power_iterations, uint64_t seed,
+                            size_t threads, const std::function<void(size_t, size_t)>& report) {
+  const Csr a_transposed = transpose(a);
+  const size_t sample_width = rank + kOversampling;
+  const size_t steps = 2 + 2 * power_iterations + 1;
+  size_t step = 0;
+  Dense sample(static_cast<Eigen::Index>(a.columns), static_cast<Eigen::Index>(sample_width));
+  std::mt19937_64 random(seed);
+  std::normal_distribution<float> gaussian;
+  for (Eigen::Index i = 0; i < sample.size(); ++i) sample.data()[i] = gaussian(random);
+  report(step, steps);
+  Dense basis = orthonormal(multiply(a, sample, threads));
+  report(++step, steps);
+  for (size_t iteration = 0; iteration < power_iterations; ++iteration) {
+    const Dense back = orthonormal(multiply(a_transposed, basis, threads));
+    report(++step, steps);
+    basis = orthonormal(multiply(a, back, threads));
+    report(++step, steps);
+  }
+  const Dense projected = multiply(a_transposed, basis, threads);  // (Q^T A)^T
+  const Eigen::MatrixXd gram = (projected.transpose() * projected).cast<double>();
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram);
+  report(++step, steps);
+  // Eigenvalues ascend: the top `rank` are the last columns.
+  Eigen::MatrixXf top(static_cast<Eigen::Index>(sample_width), static_cast<Eigen::Index>(rank));
+  TruncatedSvd svd;
+  for (size_t c = 0; c < rank; ++c) {
+    const Eigen::Index source = static_cast<Eigen::Index>(sample_width - 1 - c);
+    svd.singular.push_back(std::sqrt(std::max(0.0, solver.eigenvalues()(source))));
+    top.col(static_cast<Eigen::Index>(c)) = solver.eigenvectors().col(source).cast<float>();
+  }
+  svd.left = basis * top;
+  report(++step, steps);
+  return svd;
+}
+
 uint64_t fnv1a(std::string_view bytes) {
   uint64_t hash = 1469598103934665603ull;
   for (unsigned char c : bytes) {
@@ -153,6 +198,7 @@ class Reader {
   }
   bool get_bytes(void* out, size_t size) {
     if (bytes_.size() - at_ < size) return false;
+    if (size == 0) return true;  // `out` may be the null data() of an empty vector
     std::memcpy(out, bytes_.data() + at_, size);
     at_ += size;
     return true;
@@ -207,47 +253,84 @@ std::span<const float> SifModel::word_vector(std::string_view term) const {
   return {word_vectors_.data() + static_cast<size_t>(found->second) * dimension_, dimension_};
 }
 
+namespace {
+
+// Scales `part` to length `length`; an all-zero part stays zero. Returns whether it was nonzero.
+bool scale_to(std::span<float> part, float length) {
+  double norm = 0;
+  for (float value : part) norm += static_cast<double>(value) * value;
+  norm = std::sqrt(norm);
+  if (norm < 1e-12) {
+    std::fill(part.begin(), part.end(), 0.0f);
+    return false;
+  }
+  for (float& value : part) value = static_cast<float>(value * length / norm);
+  return true;
+}
+
+}  // namespace
+
 void SifModel::embed(std::string_view text, std::span<float> out) const {
   std::fill(out.begin(), out.end(), 0.0f);
-  size_t words = 0;
-  for (const std::string& word : words_of(text)) {
-    auto found = term_ids_.find(word);
-    if (found == term_ids_.end()) continue;
-    const float weight = term_weights_[found->second];
-    const float* vector = word_vectors_.data() + static_cast<size_t>(found->second) * dimension_;
-    for (size_t c = 0; c < dimension_; ++c) out[c] += weight * vector[c];
-    ++words;
+  std::vector<uint32_t> ids;
+  for (const std::string& word : words_of(text))
+    if (auto found = term_ids_.find(word); found != term_ids_.end()) ids.push_back(found->second);
+  if (ids.empty()) return;
+  const size_t lsi_dimension = dimension_ - word_dimension_;
+  const std::span<float> word_part = out.first(word_dimension_);
+  const std::span<float> lsi_part = out.subspan(word_dimension_);
+
+  for (uint32_t id : ids) {
+    const float weight = term_weights_[id];
+    const float* vector = word_vectors_.data() + static_cast<size_t>(id) * word_dimension_;
+    for (size_t c = 0; c < word_dimension_; ++c) word_part[c] += weight * vector[c];
   }
-  if (words == 0) return;
   float projection = 0;
-  for (size_t c = 0; c < dimension_; ++c) projection += out[c] * common_component_[c];
-  float norm = 0;
-  for (size_t c = 0; c < dimension_; ++c) {
-    out[c] -= projection * common_component_[c];
-    norm += out[c] * out[c];
+  for (size_t c = 0; c < word_dimension_; ++c) projection += word_part[c] * common_component_[c];
+  for (size_t c = 0; c < word_dimension_; ++c) word_part[c] -= projection * common_component_[c];
+
+  // LSI folding in: sublinear tf times idf, projected on the term vectors.
+  std::sort(ids.begin(), ids.end());
+  for (size_t at = 0; at < ids.size() && lsi_dimension > 0;) {
+    size_t end = at;
+    while (end < ids.size() && ids[end] == ids[at]) ++end;
+    const float weight = (1.0f + std::log(static_cast<float>(end - at))) * idf_[ids[at]];
+    const float* vector = lsi_vectors_.data() + static_cast<size_t>(ids[at]) * lsi_dimension;
+    for (size_t c = 0; c < lsi_dimension; ++c) lsi_part[c] += weight * vector[c];
+    at = end;
   }
-  norm = std::sqrt(norm);
-  if (norm < 1e-12f) {
-    std::fill(out.begin(), out.end(), 0.0f);
-    return;
-  }
-  for (float& value : out) value /= norm;
+
+  const bool has_words =
+      scale_to(word_part, std::sqrt(1.0f - (lsi_dimension > 0 ? lsi_similarity_share_ : 0.0f)));
+  const bool has_lsi =
+      scale_to(lsi_part, std::sqrt(word_dimension_ > 0 ? lsi_similarity_share_ : 1.0f));
+  // When one part vanished (all its words cancelled out), the other alone still has length 1.
+  if (has_words != has_lsi) scale_to(out, 1.0f);
 }
 
 std::string SifModel::serialize_body() const {
   std::string body;
-  put(body, static_cast<uint32_t>(dimension_));
+  if (format_ == 1) {
+    put(body, static_cast<uint32_t>(dimension_));
+  } else {
+    put(body, static_cast<uint32_t>(word_dimension_));
+    put(body, static_cast<uint32_t>(dimension_ - word_dimension_));
+    put(body, lsi_similarity_share_);
+  }
   put(body, sif_weight_);
   put(body, static_cast<uint32_t>(terms_.size()));
   for (size_t i = 0; i < terms_.size(); ++i) {
     put(body, static_cast<uint16_t>(terms_[i].size()));
     body += terms_[i];
     put(body, term_weights_[i]);
+    if (format_ != 1) put(body, idf_[i]);
   }
   body.append(reinterpret_cast<const char*>(word_vectors_.data()),
               word_vectors_.size() * sizeof(float));
   body.append(reinterpret_cast<const char*>(common_component_.data()),
               common_component_.size() * sizeof(float));
+  body.append(reinterpret_cast<const char*>(lsi_vectors_.data()),
+              lsi_vectors_.size() * sizeof(float));
   return body;
 }
 
@@ -258,12 +341,12 @@ void SifModel::finish_loading() {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx",
                 static_cast<unsigned long long>(fnv1a(serialize_body())));
-  identity_ = std::string(kModelName) + ":" + hex;
+  identity_ = std::string(format_ == 1 ? kModelNameWordsOnly : kModelName) + ":" + hex;
 }
 
 Result<void> SifModel::save(const fs::path& path) const {
   static_assert(std::endian::native == std::endian::little, "the model file is little-endian");
-  std::string file(kMagic, sizeof kMagic);
+  std::string file(format_ == 1 ? kMagicWordsOnly : kMagic, sizeof kMagic);
   const std::string body = serialize_body();
   file += body;
   put(file, fnv1a(body));
@@ -276,8 +359,12 @@ Result<std::unique_ptr<SifModel>> SifModel::load(const fs::path& path) {
     return fail(path.string() +
                 ": cannot open the embedding model (train one with `paperboy embed train`)");
   std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (file.size() < sizeof kMagic + sizeof(uint64_t) ||
-      std::memcmp(file.data(), kMagic, sizeof kMagic) != 0)
+  if (file.size() < sizeof kMagic + sizeof(uint64_t))
+    return fail(path.string() + ": not a paperboy embedding model");
+  auto model = std::unique_ptr<SifModel>(new SifModel());
+  if (std::memcmp(file.data(), kMagicWordsOnly, sizeof kMagic) == 0)
+    model->format_ = 1;
+  else if (std::memcmp(file.data(), kMagic, sizeof kMagic) != 0)
     return fail(path.string() + ": not a paperboy embedding model");
   const std::string_view body(file.data() + sizeof kMagic,
                               file.size() - sizeof kMagic - sizeof(uint64_t));
@@ -286,32 +373,40 @@ Result<std::unique_ptr<SifModel>> SifModel::load(const fs::path& path) {
   if (fnv1a(body) != checksum)
     return fail(path.string() + ": checksum mismatch (the model file is damaged)");
 
-  auto model = std::unique_ptr<SifModel>(new SifModel());
   Reader reader(body);
-  uint32_t dimension = 0, vocabulary = 0;
-  bool ok = reader.get(dimension) && reader.get(model->sif_weight_) && reader.get(vocabulary) &&
-            dimension > 0 && dimension <= 65536;
-  model->dimension_ = dimension;
+  uint32_t word_dimension = 0, lsi_dimension = 0, vocabulary = 0;
+  bool ok = reader.get(word_dimension);
+  if (ok && model->format_ != 1)
+    ok = reader.get(lsi_dimension) && reader.get(model->lsi_similarity_share_);
+  ok = ok && reader.get(model->sif_weight_) && reader.get(vocabulary) &&
+       word_dimension + lsi_dimension > 0 && word_dimension <= 65536 && lsi_dimension <= 65536;
+  model->word_dimension_ = word_dimension;
+  model->dimension_ = word_dimension + lsi_dimension;
   for (uint32_t i = 0; ok && i < vocabulary; ++i) {
     uint16_t length = 0;
-    float weight = 0;
+    float weight = 0, idf = 0;
     std::string term;
     ok = reader.get(length);
     if (!ok) break;
     term.resize(length);
-    ok = reader.get_bytes(term.data(), length) && reader.get(weight);
+    ok = reader.get_bytes(term.data(), length) && reader.get(weight) &&
+         (model->format_ == 1 || reader.get(idf));
     model->terms_.push_back(std::move(term));
     model->term_weights_.push_back(weight);
+    model->idf_.push_back(idf);
   }
   if (ok) {
-    model->word_vectors_.resize(static_cast<size_t>(vocabulary) * dimension);
-    model->common_component_.resize(dimension);
+    model->word_vectors_.resize(static_cast<size_t>(vocabulary) * word_dimension);
+    model->common_component_.resize(word_dimension);
+    model->lsi_vectors_.resize(static_cast<size_t>(vocabulary) * lsi_dimension);
     ok = reader.get_bytes(model->word_vectors_.data(),
                           model->word_vectors_.size() * sizeof(float)) &&
-         reader.get_bytes(model->common_component_.data(), dimension * sizeof(float)) &&
+         reader.get_bytes(model->common_component_.data(), word_dimension * sizeof(float)) &&
+         reader.get_bytes(model->lsi_vectors_.data(), model->lsi_vectors_.size() * sizeof(float)) &&
          reader.at_end();
   }
   if (!ok) return fail(path.string() + ": malformed embedding model");
+  if (model->format_ == 1) model->idf_.clear();
   model->finish_loading();
   return model;
 }
@@ -364,8 +459,20 @@ Result<std::unique_ptr<SifModel>> train_sif_model(std::span<const std::string> t
                 "-dimensional model needs more than " + std::to_string(sample_width) +
                 " (add papers or lower --dim)");
 
+  // The LSI part needs more papers than its rank; on small corpora the word part takes the rest.
+  const size_t largest_lsi_rank =
+      texts.size() > 2 * kOversampling ? texts.size() - 2 * kOversampling : 0;
+  const size_t lsi_dimension =
+      std::min({static_cast<size_t>(std::llround(static_cast<double>(dimension) *
+                                                 std::clamp(options.lsi_fraction, 0.0, 1.0))),
+                largest_lsi_rank, dimension});
+  const size_t word_dimension = dimension - lsi_dimension;
+
   auto model = std::unique_ptr<SifModel>(new SifModel());
   model->dimension_ = dimension;
+  model->word_dimension_ = word_dimension;
+  model->lsi_similarity_share_ =
+      static_cast<float>(std::clamp(options.lsi_similarity_share, 0.0, 1.0));
   model->sif_weight_ = options.sif_weight;
   for (auto& [word, count] : ranked) {
     const double probability = static_cast<double>(count) / static_cast<double>(total_words);
@@ -374,7 +481,8 @@ Result<std::unique_ptr<SifModel>> train_sif_model(std::span<const std::string> t
         static_cast<float>(options.sif_weight / (options.sif_weight + probability)));
   }
   ranked = {};
-  model->finish_loading();
+  for (size_t i = 0; i < model->terms_.size(); ++i)
+    model->term_ids_.emplace(model->terms_[i], static_cast<uint32_t>(i));
 
   // 2. Every text as term ids, texts separated by kDocumentBreak.
   std::vector<std::vector<uint32_t>> chunk_ids(chunks);
@@ -406,169 +514,213 @@ Result<std::unique_ptr<SifModel>> train_sif_model(std::span<const std::string> t
       if (tokens[at] == kDocumentBreak) text_starts[++text] = at + 1;
     text_starts[0] = 1;
   }
-
-  // 3. Co-occurrences, one row per term, from that term's occurrences.
-  std::vector<uint64_t> occurrence_offsets(vocabulary + 1, 0);
-  for (uint32_t id : tokens)
-    if (id != kDocumentBreak) ++occurrence_offsets[id + 1];
-  for (size_t i = 0; i < vocabulary; ++i) occurrence_offsets[i + 1] += occurrence_offsets[i];
-  std::vector<uint64_t> occurrences(occurrence_offsets.back());
+  std::vector<uint32_t> papers_with_term(vocabulary, 0);
   {
-    std::vector<uint64_t> fill(occurrence_offsets.begin(), occurrence_offsets.end() - 1);
-    for (uint64_t at = 0; at < tokens.size(); ++at)
-      if (tokens[at] != kDocumentBreak) occurrences[fill[tokens[at]]++] = at;
-  }
-  std::vector<std::vector<std::pair<uint32_t, float>>> rows(vocabulary);
-  {
-    const size_t window = std::max<size_t>(options.window, 1);
-    std::atomic<size_t> next_row{0};
-    std::atomic<size_t> rows_done{0};
-    std::vector<std::jthread> workers;
-    for (size_t t = 0; t < threads; ++t) {
-      workers.emplace_back([&, t] {
-        std::vector<float> sums(vocabulary, 0.0f);
-        std::vector<uint32_t> touched;
-        for (size_t row; (row = next_row.fetch_add(1)) < vocabulary;) {
-          auto add = [&](uint32_t context, float weight) {
-            if (sums[context] == 0.0f) touched.push_back(context);
-            sums[context] += weight;
-          };
-          for (uint64_t k = occurrence_offsets[row]; k < occurrence_offsets[row + 1]; ++k) {
-            const uint64_t at = occurrences[k];
-            for (size_t distance = 1; distance <= window; ++distance) {
-              const uint32_t left = tokens[at - distance];
-              if (left == kDocumentBreak) break;
-              add(left, 1.0f / static_cast<float>(distance));
-            }
-            for (size_t distance = 1; distance <= window && at + distance < tokens.size();
-                 ++distance) {
-              const uint32_t right = tokens[at + distance];
-              if (right == kDocumentBreak) break;
-              add(right, 1.0f / static_cast<float>(distance));
-            }
-          }
-          std::sort(touched.begin(), touched.end());
-          auto& entries = rows[row];
-          entries.reserve(touched.size());
-          for (uint32_t context : touched) {
-            entries.emplace_back(context, sums[context]);
-            sums[context] = 0.0f;
-          }
-          touched.clear();
-          rows_done.fetch_add(1);
-        }
-      });
+    std::vector<uint32_t> ids;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      ids.assign(tokens.begin() + static_cast<std::ptrdiff_t>(text_starts[i]),
+                 std::find(tokens.begin() + static_cast<std::ptrdiff_t>(text_starts[i]),
+                           tokens.end(), kDocumentBreak));
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      for (uint32_t id : ids) ++papers_with_term[id];
     }
-    while (rows_done.load() < vocabulary) {
-      progress("co-occurrence", rows_done.load(), vocabulary);
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    workers.clear();
-    progress("co-occurrence", vocabulary, vocabulary);
   }
-  occurrences = {};
-
-  // 4. Positive PMI with smoothed context probabilities.
-  std::vector<double> row_sums(vocabulary, 0.0);
-  for (size_t row = 0; row < vocabulary; ++row)
-    for (const auto& [context, count] : rows[row]) row_sums[row] += count;
-  std::vector<double> context_probability(vocabulary);
-  double smoothed_total = 0;
+  model->idf_.resize(vocabulary);
   for (size_t i = 0; i < vocabulary; ++i)
-    smoothed_total += context_probability[i] = std::pow(row_sums[i], kContextSmoothing);
-  for (double& p : context_probability) p /= smoothed_total;
-  Csr ppmi;
-  ppmi.rows = ppmi.columns = vocabulary;
-  ppmi.offsets.push_back(0);
-  for (size_t row = 0; row < vocabulary; ++row) {
-    for (const auto& [context, count] : rows[row]) {
-      const double pmi = std::log(count / (row_sums[row] * context_probability[context]));
-      if (pmi > 0) {
-        ppmi.indices.push_back(context);
-        ppmi.values.push_back(static_cast<float>(pmi));
-      }
+    model->idf_[i] = static_cast<float>(
+        std::log(static_cast<double>(texts.size()) / std::max<uint32_t>(papers_with_term[i], 1)));
+  if (options.idf_word_weights) model->term_weights_ = model->idf_;
+
+  if (word_dimension > 0) {
+    // 3. Co-occurrences, one row per term, from that term's occurrences.
+    std::vector<uint64_t> occurrence_offsets(vocabulary + 1, 0);
+    for (uint32_t id : tokens)
+      if (id != kDocumentBreak) ++occurrence_offsets[id + 1];
+    for (size_t i = 0; i < vocabulary; ++i) occurrence_offsets[i + 1] += occurrence_offsets[i];
+    std::vector<uint64_t> occurrences(occurrence_offsets.back());
+    {
+      std::vector<uint64_t> fill(occurrence_offsets.begin(), occurrence_offsets.end() - 1);
+      for (uint64_t at = 0; at < tokens.size(); ++at)
+        if (tokens[at] != kDocumentBreak) occurrences[fill[tokens[at]]++] = at;
     }
-    ppmi.offsets.push_back(ppmi.indices.size());
-    rows[row] = {};
-  }
-  const Csr ppmi_transposed = transpose(ppmi);
-
-  // 5. Randomized SVD: a basis Q for the range of A by power iterations, then the SVD of the
-  // small matrix Q^T A through the eigenvectors of (Q^T A)(Q^T A)^T.
-  const size_t steps = 2 + 2 * options.power_iterations + 1;
-  size_t step = 0;
-  Dense sample(static_cast<Eigen::Index>(vocabulary), static_cast<Eigen::Index>(sample_width));
-  std::mt19937_64 random(options.seed);
-  std::normal_distribution<float> gaussian;
-  for (Eigen::Index i = 0; i < sample.size(); ++i) sample.data()[i] = gaussian(random);
-  progress("svd", step, steps);
-  Dense basis = orthonormal(multiply(ppmi, sample, threads));
-  progress("svd", ++step, steps);
-  for (size_t iteration = 0; iteration < options.power_iterations; ++iteration) {
-    const Dense back = orthonormal(multiply(ppmi_transposed, basis, threads));
-    progress("svd", ++step, steps);
-    basis = orthonormal(multiply(ppmi, back, threads));
-    progress("svd", ++step, steps);
-  }
-  const Dense projected = multiply(ppmi_transposed, basis, threads);  // (Q^T A)^T
-  const Eigen::MatrixXd gram = (projected.transpose() * projected).cast<double>();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(gram);
-  progress("svd", ++step, steps);
-  // Eigenvalues ascend: the top `dimension` are the last columns.
-  Eigen::MatrixXf top(static_cast<Eigen::Index>(sample_width),
-                      static_cast<Eigen::Index>(dimension));
-  for (size_t c = 0; c < dimension; ++c) {
-    const Eigen::Index source = static_cast<Eigen::Index>(sample_width - 1 - c);
-    const double singular = std::sqrt(std::max(0.0, solver.eigenvalues()(source)));
-    top.col(static_cast<Eigen::Index>(c)) =
-        (solver.eigenvectors().col(source) * std::sqrt(singular)).cast<float>();
-  }
-  const Dense vectors = basis * top;
-  model->word_vectors_.resize(vocabulary * dimension);
-  for (size_t row = 0; row < vocabulary; ++row) {
-    const auto source = vectors.row(static_cast<Eigen::Index>(row));
-    const float norm = source.norm();
-    for (size_t c = 0; c < dimension; ++c)
-      model->word_vectors_[row * dimension + c] =
-          norm > 0 ? source(static_cast<Eigen::Index>(c)) / norm : 0.0f;
-  }
-  progress("svd", ++step, steps);
-
-  // 6. The common component: the top eigenvector of the paper vectors' second moment.
-  std::vector<Eigen::MatrixXd> chunk_moments(chunks);
-  parallel_for(
-      chunks, threads,
-      [&](size_t chunk) {
-        Eigen::MatrixXd moment = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(dimension),
-                                                       static_cast<Eigen::Index>(dimension));
-        Eigen::VectorXd average(static_cast<Eigen::Index>(dimension));
-        for (size_t i = chunk * kChunk; i < std::min(texts.size(), (chunk + 1) * kChunk); ++i) {
-          average.setZero();
-          size_t words = 0;
-          for (uint64_t at = text_starts[i]; tokens[at] != kDocumentBreak; ++at, ++words) {
-            const uint32_t id = tokens[at];
-            const float* vector = model->word_vectors_.data() + static_cast<size_t>(id) * dimension;
-            for (size_t c = 0; c < dimension; ++c)
-              average(static_cast<Eigen::Index>(c)) += model->term_weights_[id] * vector[c];
+    std::vector<std::vector<std::pair<uint32_t, float>>> rows(vocabulary);
+    {
+      const size_t window = std::max<size_t>(options.window, 1);
+      std::atomic<size_t> next_row{0};
+      std::atomic<size_t> rows_done{0};
+      std::vector<std::jthread> workers;
+      for (size_t t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+          std::vector<float> sums(vocabulary, 0.0f);
+          std::vector<uint32_t> touched;
+          for (size_t row; (row = next_row.fetch_add(1)) < vocabulary;) {
+            auto add = [&](uint32_t context, float weight) {
+              if (sums[context] == 0.0f) touched.push_back(context);
+              sums[context] += weight;
+            };
+            for (uint64_t k = occurrence_offsets[row]; k < occurrence_offsets[row + 1]; ++k) {
+              const uint64_t at = occurrences[k];
+              for (size_t distance = 1; distance <= window; ++distance) {
+                const uint32_t left = tokens[at - distance];
+                if (left == kDocumentBreak) break;
+                add(left, 1.0f / static_cast<float>(distance));
+              }
+              for (size_t distance = 1; distance <= window && at + distance < tokens.size();
+                   ++distance) {
+                const uint32_t right = tokens[at + distance];
+                if (right == kDocumentBreak) break;
+                add(right, 1.0f / static_cast<float>(distance));
+              }
+            }
+            std::sort(touched.begin(), touched.end());
+            auto& entries = rows[row];
+            entries.reserve(touched.size());
+            for (uint32_t context : touched) {
+              entries.emplace_back(context, sums[context]);
+              sums[context] = 0.0f;
+            }
+            touched.clear();
+            rows_done.fetch_add(1);
           }
-          if (words == 0) continue;
-          average /= static_cast<double>(words);
-          moment.selfadjointView<Eigen::Lower>().rankUpdate(average);
-        }
-        chunk_moments[chunk] = std::move(moment);
-      },
-      [&](size_t done) { progress("common component", done, chunks); });
-  Eigen::MatrixXd moment = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(dimension),
-                                                 static_cast<Eigen::Index>(dimension));
-  for (const auto& chunk : chunk_moments) moment += chunk;
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> moment_solver(
-      Eigen::MatrixXd(moment.selfadjointView<Eigen::Lower>()));
-  const Eigen::VectorXd common =
-      moment_solver.eigenvectors().col(static_cast<Eigen::Index>(dimension - 1));
-  model->common_component_.resize(dimension);
-  for (size_t c = 0; c < dimension; ++c)
-    model->common_component_[c] = static_cast<float>(common(static_cast<Eigen::Index>(c)));
+        });
+      }
+      while (rows_done.load() < vocabulary) {
+        progress("co-occurrence", rows_done.load(), vocabulary);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      workers.clear();
+      progress("co-occurrence", vocabulary, vocabulary);
+    }
+    occurrences = {};
 
+    // 4. Positive PMI with smoothed context probabilities.
+    std::vector<double> row_sums(vocabulary, 0.0);
+    for (size_t row = 0; row < vocabulary; ++row)
+      for (const auto& [context, count] : rows[row]) row_sums[row] += count;
+    std::vector<double> context_probability(vocabulary);
+    double smoothed_total = 0;
+    for (size_t i = 0; i < vocabulary; ++i)
+      smoothed_total += context_probability[i] = std::pow(row_sums[i], kContextSmoothing);
+    for (double& p : context_probability) p /= smoothed_total;
+    Csr ppmi;
+    ppmi.rows = ppmi.columns = vocabulary;
+    ppmi.offsets.push_back(0);
+    for (size_t row = 0; row < vocabulary; ++row) {
+      for (const auto& [context, count] : rows[row]) {
+        const double pmi = std::log(count / (row_sums[row] * context_probability[context]));
+        if (pmi > 0) {
+          ppmi.indices.push_back(context);
+          ppmi.values.push_back(static_cast<float>(pmi));
+        }
+      }
+      ppmi.offsets.push_back(ppmi.indices.size());
+      rows[row] = {};
+    }
+
+    // 5. Randomized SVD; word vectors are U * sqrt(S) rows, unit length.
+    const TruncatedSvd svd =
+        randomized_svd(ppmi, word_dimension, options.power_iterations, options.seed, threads,
+                       [&](size_t done, size_t total) { progress("svd", done, total); });
+    model->word_vectors_.resize(vocabulary * word_dimension);
+    for (size_t row = 0; row < vocabulary; ++row) {
+      float* target = model->word_vectors_.data() + row * word_dimension;
+      double norm = 0;
+      for (size_t c = 0; c < word_dimension; ++c) {
+        target[c] = static_cast<float>(
+            svd.left(static_cast<Eigen::Index>(row), static_cast<Eigen::Index>(c)) *
+            std::sqrt(svd.singular[c]));
+        norm += static_cast<double>(target[c]) * target[c];
+      }
+      if (norm > 0)
+        for (size_t c = 0; c < word_dimension; ++c)
+          target[c] = static_cast<float>(target[c] / std::sqrt(norm));
+    }
+
+    // 6. The common component: the top eigenvector of the paper vectors' second moment.
+    std::vector<Eigen::MatrixXd> chunk_moments(chunks);
+    parallel_for(
+        chunks, threads,
+        [&](size_t chunk) {
+          Eigen::MatrixXd moment = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(word_dimension),
+                                                         static_cast<Eigen::Index>(word_dimension));
+          Eigen::VectorXd average(static_cast<Eigen::Index>(word_dimension));
+          for (size_t i = chunk * kChunk; i < std::min(texts.size(), (chunk + 1) * kChunk); ++i) {
+            average.setZero();
+            size_t words = 0;
+            for (uint64_t at = text_starts[i]; tokens[at] != kDocumentBreak; ++at, ++words) {
+              const uint32_t id = tokens[at];
+              const float* vector =
+                  model->word_vectors_.data() + static_cast<size_t>(id) * word_dimension;
+              for (size_t c = 0; c < word_dimension; ++c)
+                average(static_cast<Eigen::Index>(c)) += model->term_weights_[id] * vector[c];
+            }
+            if (words == 0) continue;
+            average /= static_cast<double>(words);
+            moment.selfadjointView<Eigen::Lower>().rankUpdate(average);
+          }
+          chunk_moments[chunk] = std::move(moment);
+        },
+        [&](size_t done) { progress("common component", done, chunks); });
+    Eigen::MatrixXd moment = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(word_dimension),
+                                                   static_cast<Eigen::Index>(word_dimension));
+    for (const auto& chunk : chunk_moments) moment += chunk;
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> moment_solver(
+        Eigen::MatrixXd(moment.selfadjointView<Eigen::Lower>()));
+    const Eigen::VectorXd common =
+        moment_solver.eigenvectors().col(static_cast<Eigen::Index>(word_dimension - 1));
+    model->common_component_.resize(word_dimension);
+    for (size_t c = 0; c < word_dimension; ++c)
+      model->common_component_[c] = static_cast<float>(common(static_cast<Eigen::Index>(c)));
+  }
+
+  if (lsi_dimension > 0) {
+    // 7. LSI: the papers' tf-idf rows (unit length), terms x papers, truncated by the SVD; its
+    // left singular vectors are the right ones of the paper-term matrix.
+    Csr term_papers;
+    {
+      Csr paper_terms;
+      paper_terms.rows = texts.size();
+      paper_terms.columns = vocabulary;
+      paper_terms.offsets.push_back(0);
+      std::vector<uint32_t> ids;
+      for (size_t i = 0; i < texts.size(); ++i) {
+        ids.assign(tokens.begin() + static_cast<std::ptrdiff_t>(text_starts[i]),
+                   std::find(tokens.begin() + static_cast<std::ptrdiff_t>(text_starts[i]),
+                             tokens.end(), kDocumentBreak));
+        std::sort(ids.begin(), ids.end());
+        const size_t row_start = paper_terms.values.size();
+        double norm = 0;
+        for (size_t at = 0; at < ids.size();) {
+          size_t end = at;
+          while (end < ids.size() && ids[end] == ids[at]) ++end;
+          const float weight =
+              (1.0f + std::log(static_cast<float>(end - at))) * model->idf_[ids[at]];
+          paper_terms.indices.push_back(ids[at]);
+          paper_terms.values.push_back(weight);
+          norm += static_cast<double>(weight) * weight;
+          at = end;
+        }
+        if (norm > 0)
+          for (size_t k = row_start; k < paper_terms.values.size(); ++k)
+            paper_terms.values[k] = static_cast<float>(paper_terms.values[k] / std::sqrt(norm));
+        paper_terms.offsets.push_back(paper_terms.indices.size());
+      }
+      term_papers = transpose(paper_terms);
+    }
+    const TruncatedSvd svd =
+        randomized_svd(term_papers, lsi_dimension, options.power_iterations, options.seed + 1,
+                       threads, [&](size_t done, size_t total) { progress("lsi", done, total); });
+    model->lsi_vectors_.resize(vocabulary * lsi_dimension);
+    for (size_t c = 0; c < lsi_dimension; ++c) {
+      // A rank the corpus does not have (singular value 0) contributes nothing.
+      const double scale =
+          svd.singular[c] > 1e-9 ? std::pow(svd.singular[c], -options.lsi_singular_power) : 0.0;
+      for (size_t row = 0; row < vocabulary; ++row)
+        model->lsi_vectors_[row * lsi_dimension + c] = static_cast<float>(
+            svd.left(static_cast<Eigen::Index>(row), static_cast<Eigen::Index>(c)) * scale);
+    }
+  }
   model->finish_loading();
   return model;
 }

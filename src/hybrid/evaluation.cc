@@ -1,6 +1,9 @@
 #include "hybrid/evaluation.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <numeric>
 #include <tuple>
 #include <utility>
 
@@ -25,7 +28,7 @@ std::vector<FusionParams> fusion_grid() {
   grid.push_back({.fusion = Fusion::kReciprocalRank});
   for (bool complete : {false, true}) {
     for (Fusion fusion : {Fusion::kScoreBlend, Fusion::kZScore}) {
-      for (size_t papers : {0, 3}) {
+      for (size_t papers : {0, 3, 10}) {
         for (double feedback : {0.3, 0.5, 0.7}) {
           if (papers == 0 && feedback != 0.5) continue;
           for (double weight : {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7})
@@ -47,9 +50,9 @@ std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
                                            std::span<const size_t> query_indices,
                                            std::span<const FusionParams> fusions) {
   std::vector<MethodScores> methods;
-  methods.push_back({"keyword", {}});
-  methods.push_back({"semantic", {}});
-  for (const FusionParams& fusion : fusions) methods.push_back({describe(fusion), {}});
+  methods.push_back({"keyword", {}, {}});
+  methods.push_back({"semantic", {}, {}});
+  for (const FusionParams& fusion : fusions) methods.push_back({describe(fusion), {}, {}});
   search::SearchOptions options;
   options.limit = kDepth;
   size_t counted = 0;
@@ -91,7 +94,9 @@ std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
                                                   fusion.score_keyword_candidates),
                                      fusion)));
     for (size_t m = 0; m < methods.size(); ++m) {
-      methods[m].scores.ndcg_at_10 += search::ndcg_at_10(rankings[m], relevant->second);
+      const double ndcg = search::ndcg_at_10(rankings[m], relevant->second);
+      methods[m].ndcg_per_query.push_back(ndcg);
+      methods[m].scores.ndcg_at_10 += ndcg;
       methods[m].scores.recall_at_100 += search::recall_at(kDepth, rankings[m], relevant->second);
     }
     ++counted;
@@ -103,6 +108,78 @@ std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
     method.scores.recall_at_100 /= static_cast<double>(counted);
   }
   return methods;
+}
+
+PairedDifference paired_difference(const MethodScores& a, const MethodScores& b) {
+  PairedDifference difference;
+  difference.queries = std::min(a.ndcg_per_query.size(), b.ndcg_per_query.size());
+  if (difference.queries == 0) return difference;
+  const double n = static_cast<double>(difference.queries);
+  for (size_t q = 0; q < difference.queries; ++q)
+    difference.mean += a.ndcg_per_query[q] - b.ndcg_per_query[q];
+  difference.mean /= n;
+  if (difference.queries < 2) return difference;
+  double variance = 0;
+  for (size_t q = 0; q < difference.queries; ++q) {
+    const double deviation = a.ndcg_per_query[q] - b.ndcg_per_query[q] - difference.mean;
+    variance += deviation * deviation;
+  }
+  variance /= n - 1;
+  difference.half_width_95 = 1.96 * std::sqrt(variance / n);
+  return difference;
+}
+
+std::string fusion_family(std::string_view method) {
+  std::string name(method);
+  if (const size_t at = name.find(" w="); at != std::string::npos) {
+    const size_t end = name.find(' ', at + 1);
+    name.erase(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+  return name;
+}
+
+std::vector<FamilyScore> cross_validate_families(std::span<const MethodScores> hybrids,
+                                                 size_t folds) {
+  std::map<std::string, std::vector<size_t>> members;
+  for (size_t m = 0; m < hybrids.size(); ++m)
+    members[fusion_family(hybrids[m].method)].push_back(m);
+  const size_t queries = hybrids.empty() ? 0 : hybrids[0].ndcg_per_query.size();
+  folds = std::clamp<size_t>(folds, 1, std::max<size_t>(queries, 1));
+  // sums[m][f]: member m's nDCG@10 summed over fold f.
+  std::vector<std::vector<double>> sums(hybrids.size(), std::vector<double>(folds, 0.0));
+  for (size_t m = 0; m < hybrids.size(); ++m)
+    for (size_t q = 0; q < hybrids[m].ndcg_per_query.size(); ++q)
+      sums[m][q % folds] += hybrids[m].ndcg_per_query[q];
+  auto total = [&](size_t m) { return std::accumulate(sums[m].begin(), sums[m].end(), 0.0); };
+
+  std::vector<FamilyScore> families;
+  for (const auto& [family, indices] : members) {
+    FamilyScore score{family, 0, indices[0]};
+    for (size_t m : indices)
+      if (total(m) > total(score.best)) score.best = m;
+    if (folds > 1) {
+      for (size_t fold = 0; fold < folds; ++fold) {
+        size_t chosen = indices[0];
+        for (size_t m : indices)
+          if (total(m) - sums[m][fold] > total(chosen) - sums[chosen][fold]) chosen = m;
+        score.out_of_fold_ndcg += sums[chosen][fold];
+      }
+    } else {
+      score.out_of_fold_ndcg = total(score.best);
+    }
+    if (queries > 0) score.out_of_fold_ndcg /= static_cast<double>(queries);
+    families.push_back(std::move(score));
+  }
+  std::stable_sort(families.begin(), families.end(), [](const auto& a, const auto& b) {
+    return a.out_of_fold_ndcg > b.out_of_fold_ndcg;
+  });
+  return families;
+}
+
+FusionChoice choose_fusion(std::span<const MethodScores> hybrids, size_t folds) {
+  const auto families = cross_validate_families(hybrids, folds);
+  if (families.empty()) return {};
+  return {families[0].best, families[0].family, families[0].out_of_fold_ndcg};
 }
 
 }  // namespace paperboy::hybrid

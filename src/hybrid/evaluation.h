@@ -14,6 +14,7 @@ namespace paperboy::hybrid {
 struct MethodScores {
   std::string method;  // "keyword", "semantic", or describe(fusion) for a hybrid
   search::EvalScores scores;
+  std::vector<double> ndcg_per_query;  // nDCG@10 of each judged query, in the order run
 };
 
 // The rankings of every query in `query_indices` (top 100 of each side), then each method's
@@ -24,8 +25,45 @@ std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
                                            std::span<const size_t> query_indices,
                                            std::span<const FusionParams> fusions);
 
+// A fusion chosen by k-fold cross-validation, so that the choice of the weight is itself
+// measured on queries it was not made on: for each family (kind, feedback, scored candidates;
+// its members differ in weight) and each fold, the weight best on the other folds is scored on
+// that fold. The family whose out-of-fold mean is best wins; its weight is then the one best on
+// all the queries.
+struct FusionChoice {
+  size_t chosen = 0;  // index into the hybrids given
+  std::string family;
+  double out_of_fold_ndcg = 0;
+};
+
+struct FamilyScore {
+  std::string family;
+  double out_of_fold_ndcg = 0;
+  size_t best = 0;  // index of the member best on all the queries
+};
+
+// The family of a fusion's name: describe() without the weight.
+std::string fusion_family(std::string_view method);
+
+// Every family's out-of-fold nDCG@10 (best first) over `hybrids`, the per-query scores of one
+// set of queries (query j is in fold j % folds).
+std::vector<FamilyScore> cross_validate_families(std::span<const MethodScores> hybrids,
+                                                 size_t folds);
+FusionChoice choose_fusion(std::span<const MethodScores> hybrids, size_t folds);
+
+// The mean per-query difference a - b of nDCG@10 over the same queries, and the half width of
+// its 95% confidence interval (normal approximation of the paired t-test): a difference
+// smaller than that half width is noise.
+struct PairedDifference {
+  double mean = 0;
+  double half_width_95 = 0;
+  size_t queries = 0;
+};
+PairedDifference paired_difference(const MethodScores& a, const MethodScores& b);
+
 // The fusions `paperboy eval` compares: RRF, and the min-max and z-score blends at weights
-// 0.1 to 0.7, each without and with pseudo-relevance feedback from the top keyword hits.
+// 0.1 to 0.7, each without and with pseudo-relevance feedback from the top 3 or 10 keyword hits,
+// with and without semantic scores for every keyword candidate.
 std::vector<FusionParams> fusion_grid();
 
 }  // namespace paperboy::hybrid
