@@ -19,38 +19,15 @@
 #include <thread>
 #include <vector>
 
+#include "cli/test_process.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    std::vector<char*> argv;
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
+using paperboy::cli::testing::Outcome;
+using paperboy::cli::testing::read_file;
+using paperboy::cli::testing::spawn;
 
 class EndToEnd : public ::testing::Test {
  protected:
@@ -63,11 +40,7 @@ class EndToEnd : public ::testing::Test {
 
   Outcome run(std::vector<std::string> args) {
     args.insert(args.begin(), {PAPERBOY_BINARY, "--data", (dir_ / "data").string(), "--quiet"});
-    pid_t pid = spawn(args, dir_ / "out", dir_ / "err");
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_all(dir_ / "out"),
-            read_all(dir_ / "err")};
+    return paperboy::cli::testing::run(args, dir_);
   }
 
   fs::path dir_;
@@ -130,6 +103,27 @@ TEST_F(EndToEnd, IngestsTheDemoCorpusOnceAndReimportChangesNothing) {
   EXPECT_EQ(usage.exit_code, 2);
 }
 
+// After an upgrade that changed the segment format, the index (derived data) is rebuilt from
+// the store when next synced instead of making every search fail.
+TEST_F(EndToEnd, RebuildsAnIndexWrittenInAnOlderFormat) {
+  ASSERT_EQ(run({"ingest", kDemo}).exit_code, 0);
+  int segments = 0;
+  for (const auto& entry : fs::directory_iterator(dir_ / "data" / "index")) {
+    if (entry.path().extension() != ".seg") continue;
+    ++segments;
+    // The format version follows the 8-byte magic; 2 is the one before bit-packed blocks.
+    std::fstream segment(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    const uint32_t older_version = 2;
+    segment.seekp(8);
+    segment.write(reinterpret_cast<const char*>(&older_version), sizeof(older_version));
+  }
+  ASSERT_GT(segments, 0);
+
+  Outcome search = run({"search", "--json", "awakening", "static", "worlds"});
+  ASSERT_EQ(search.exit_code, 0) << search.err;
+  EXPECT_EQ(nlohmann::json::parse(search.out)["results"][0]["id"], "2608.19880") << search.out;
+}
+
 TEST_F(EndToEnd, ReportsRejectedRecordsWithFileAndLineAndKeepsTheRest) {
   const fs::path file = dir_ / "mixed.jsonl";
   std::ofstream(file)
@@ -159,7 +153,7 @@ TEST_F(EndToEnd, ServesFeedPaperPagesAndTheHuggingFaceShapedApi) {
     else
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  ASSERT_EQ(health_status, 200) << read_all(dir_ / "serve.err");
+  ASSERT_EQ(health_status, 200) << read_file(dir_ / "serve.err");
 
   auto home = client.Get("/");
   ASSERT_TRUE(home);
@@ -203,7 +197,7 @@ TEST_F(EndToEnd, ServesFeedPaperPagesAndTheHuggingFaceShapedApi) {
   kill(server, SIGTERM);
   int status = 0;
   waitpid(server, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_all(dir_ / "serve.err");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_file(dir_ / "serve.err");
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/test_process.h"
 #include "index/index.h"
 #include "search/search.h"
 #include "store/store.h"
@@ -120,53 +121,31 @@ class CrashSafety : public ::testing::Test {
   fs::path data() const { return dir_ / "data"; }
   fs::path index_dir() const { return data() / "index"; }
 
-  pid_t spawn_ingest(const fs::path& input) {
-    std::vector<std::string> args = {PAPERBOY_BINARY, "--data",  data().string(), "--quiet",
-                                     "ingest",        "--batch", "200",           input.string()};
-    pid_t pid = fork();
-    if (pid == 0) {
-      int log = open((dir_ / "ingest.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(log, 1);
-      dup2(log, 2);
-      std::vector<char*> argv;
-      for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    return pid;
-  }
-
   // Runs one ingest and kills it when `when` says; returns whether it was killed.
   bool ingest(const fs::path& input, KillAt when, std::chrono::milliseconds early_delay) {
-    pid_t pid = spawn_ingest(input);
-    auto started = Clock::now();
-    int status = 0;
-    bool killed = false;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-      bool kill_now = false;
-      if (when == KillAt::kEarly) kill_now = Clock::now() - started >= early_delay;
-      if (when == KillAt::kSegmentWrite || when == KillAt::kMergeWrite) {
-        // A merge writes while the MANIFEST already names the commit that triggered it.
-        std::set<std::string> committed = manifest_segments(index_dir());
-        bool merge_due = committed.size() >= 10;
-        kill_now = segment_being_written(index_dir(), committed) &&
-                   merge_due == (when == KillAt::kMergeWrite);
-      }
-      if (kill_now) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        killed = WIFSIGNALED(status);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
-    }
-    if (!killed) {
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    const std::vector<std::string> args = {PAPERBOY_BINARY, "--data",      data().string(),
+                                           "--quiet",       "ingest",      "--batch",
+                                           "200",           input.string()};
+    const fs::path log = dir_ / "ingest.log";
+    const auto started = Clock::now();
+    const cli::testing::Ending ending = cli::testing::wait_or_kill(
+        cli::testing::spawn(args, log, log, O_APPEND),
+        [&] {
+          if (when == KillAt::kEarly) return Clock::now() - started >= early_delay;
+          if (when == KillAt::kNever) return false;
+          // A merge writes while the MANIFEST already names the commit that triggered it.
+          const std::set<std::string> committed = manifest_segments(index_dir());
+          const bool merge_due = committed.size() >= 10;
+          return segment_being_written(index_dir(), committed) &&
+                 merge_due == (when == KillAt::kMergeWrite);
+        },
+        std::chrono::microseconds(500));
+    if (!ending.killed) {
+      EXPECT_TRUE(WIFEXITED(ending.status) && WEXITSTATUS(ending.status) == 0)
           << "ingest of " << input << " failed; log:\n"
-          << std::ifstream(dir_ / "ingest.log").rdbuf();
+          << cli::testing::read_file(log);
     }
-    return killed;
+    return ending.killed;
   }
 
   // Every paper in the store with its text; the test process is the only one using it.

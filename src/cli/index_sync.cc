@@ -116,6 +116,15 @@ Result<size_t> rebuild_index(store::Store& store, const fs::path& index_dir, boo
 
 Result<size_t> sync_index(store::Store& store, const fs::path& index_dir, bool quiet) {
   if (!fs::exists(index_dir / "MANIFEST")) return rebuild_index(store, index_dir, quiet);
+  // The index is derived from the store: one an older paperboy wrote is rebuilt, not refused.
+  auto needs_rebuild = index::Snapshot::needs_rebuild(index_dir);
+  if (!needs_rebuild) return std::unexpected(needs_rebuild.error());
+  if (*needs_rebuild) {
+    if (!quiet)
+      std::fprintf(stderr, "note: %s was written by an older paperboy; rebuilding it\n",
+                   index_dir.c_str());
+    return rebuild_index(store, index_dir, quiet);
+  }
   auto since = read_sequence(index_dir);
   if (!since) return std::unexpected(since.error());
   uint64_t sequence = 0;

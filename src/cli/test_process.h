@@ -3,13 +3,16 @@
 #pragma once
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace paperboy::cli::testing {
@@ -27,13 +30,14 @@ inline std::string read_file(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-// Starts `args` (args[0] the executable) with stdout and stderr going to the named files.
+// Starts `args` (args[0] the executable) with stdout and stderr going to the named files;
+// `mode` is O_TRUNC to start them afresh or O_APPEND to keep what earlier commands wrote.
 inline pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& out,
-                   const std::filesystem::path& err) {
+                   const std::filesystem::path& err, int mode = O_TRUNC) {
   const pid_t pid = fork();
   if (pid == 0) {
-    const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | mode, 0644);
+    const int err_fd = out == err ? out_fd : open(err.c_str(), O_WRONLY | O_CREAT | mode, 0644);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
     std::vector<char*> argv;
@@ -43,6 +47,28 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::filesystem::
     _exit(127);
   }
   return pid;
+}
+
+struct Ending {
+  bool killed = false;  // SIGKILLed because `kill_now` said so
+  int status = 0;       // as waitpid reports it
+};
+
+// Waits for `pid` to end, polling `kill_now()` every `poll` and SIGKILLing the process as soon as
+// it returns true: how crash tests stop a command at a chosen moment of its work.
+template <class Predicate>
+Ending wait_or_kill(pid_t pid, Predicate kill_now, std::chrono::microseconds poll) {
+  Ending ending;
+  while (waitpid(pid, &ending.status, WNOHANG) == 0) {
+    if (kill_now()) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &ending.status, 0);
+      ending.killed = WIFSIGNALED(ending.status);
+      return ending;
+    }
+    std::this_thread::sleep_for(poll);
+  }
+  return ending;
 }
 
 // Runs `args` to completion; output files go into `scratch`.

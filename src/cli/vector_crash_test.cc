@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/test_process.h"
 #include "embed/sif_model.h"
 #include "store/store.h"
 #include "vector/vector_index.h"
@@ -103,48 +104,26 @@ class VectorCrashSafety : public ::testing::Test {
   fs::path data() const { return dir_ / "data"; }
   fs::path vectors_dir() const { return data() / "vectors"; }
 
-  pid_t spawn(const std::vector<std::string>& command) {
-    std::vector<std::string> args = {PAPERBOY_BINARY, "--data", data().string(), "--quiet"};
-    args.insert(args.end(), command.begin(), command.end());
-    pid_t pid = fork();
-    if (pid == 0) {
-      int log = open((dir_ / "paperboy.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(log, 1);
-      dup2(log, 2);
-      std::vector<char*> argv;
-      for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    return pid;
-  }
-
   // Runs `command` and kills it when `when` says; returns whether it was killed.
   bool run(const std::vector<std::string>& command, KillAt when,
            std::chrono::milliseconds early_delay) {
-    pid_t pid = spawn(command);
-    auto started = Clock::now();
-    int status = 0;
-    bool killed = false;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-      const bool kill_now =
-          (when == KillAt::kEarly && Clock::now() - started >= early_delay) ||
-          (when == KillAt::kGenerationWrite && generation_being_written(vectors_dir()));
-      if (kill_now) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        killed = WIFSIGNALED(status);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(300));
-    }
-    if (!killed) {
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    std::vector<std::string> args = {PAPERBOY_BINARY, "--data", data().string(), "--quiet"};
+    args.insert(args.end(), command.begin(), command.end());
+    const fs::path log = dir_ / "paperboy.log";
+    const auto started = Clock::now();
+    const cli::testing::Ending ending = cli::testing::wait_or_kill(
+        cli::testing::spawn(args, log, log, O_APPEND),
+        [&] {
+          return (when == KillAt::kEarly && Clock::now() - started >= early_delay) ||
+                 (when == KillAt::kGenerationWrite && generation_being_written(vectors_dir()));
+        },
+        std::chrono::microseconds(300));
+    if (!ending.killed) {
+      EXPECT_TRUE(WIFEXITED(ending.status) && WEXITSTATUS(ending.status) == 0)
           << command.front() << " failed; log:\n"
-          << std::ifstream(dir_ / "paperboy.log").rdbuf();
+          << cli::testing::read_file(log);
     }
-    return killed;
+    return ending.killed;
   }
 
   // Every stored paper's embedded text, and the store's last change number.

@@ -231,6 +231,22 @@ Result<std::shared_ptr<const Segment>> write_segment(const std::filesystem::path
 // ---------------------------------------------------------------------------------------------
 // Snapshot
 
+Result<bool> Snapshot::needs_rebuild(const std::filesystem::path& directory) {
+  const std::filesystem::path manifest_path = directory / kManifest;
+  std::error_code error;
+  if (!std::filesystem::exists(manifest_path, error)) return false;
+  auto text = read_file(manifest_path);
+  if (!text) return std::unexpected(text.error());
+  auto manifest = parse_manifest(manifest_path, *text);
+  if (!manifest) return std::unexpected(manifest.error());
+  for (const auto& entry : manifest->entries) {
+    auto older = Segment::is_older_format(directory / entry.segment_file);
+    if (!older) return older;
+    if (*older) return true;
+  }
+  return false;
+}
+
 Result<std::shared_ptr<const Snapshot>> Snapshot::open(const std::filesystem::path& directory) {
   // The writer may remove files of an older commit between our reading the manifest and
   // opening them; the manifest then names a newer commit, so read it again.

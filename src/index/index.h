@@ -64,6 +64,9 @@ struct SegmentView {
 // between threads; keeps its files mapped however the writer moves on.
 class Snapshot {
  public:
+  // Whether the committed index in `directory` holds a segment of an older format, which this
+  // paperboy no longer reads: the index must then be rebuilt from the store.
+  static Result<bool> needs_rebuild(const std::filesystem::path& directory);
   static Result<std::shared_ptr<const Snapshot>> open(const std::filesystem::path& directory);
 
   uint64_t generation() const { return generation_; }

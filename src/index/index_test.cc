@@ -211,6 +211,9 @@ TEST(Index, OlderSegmentFormatAsksForARebuild) {
     ASSERT_TRUE((*writer)->add(make_doc("a", "first", "")));
     ASSERT_TRUE((*writer)->commit());
   }
+  auto current = Snapshot::needs_rebuild(dir.path());
+  ASSERT_TRUE(current);
+  EXPECT_FALSE(*current);
   std::filesystem::path segment_path;
   for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
     if (entry.path().extension() == ".seg") segment_path = entry.path();
@@ -225,6 +228,9 @@ TEST(Index, OlderSegmentFormatAsksForARebuild) {
   ASSERT_FALSE(opened);
   EXPECT_NE(opened.error().message.find(segment_path.filename().string()), std::string::npos);
   EXPECT_NE(opened.error().message.find("paperboy index rebuild"), std::string::npos);
+  auto needs_rebuild = Snapshot::needs_rebuild(dir.path());
+  ASSERT_TRUE(needs_rebuild);
+  EXPECT_TRUE(*needs_rebuild);
 }
 
 TEST(Index, UpdatesReplaceAndRemovesDelete) {
@@ -473,6 +479,9 @@ TEST(Index, DamagedFilesGiveClearErrors) {
     ASSERT_TRUE((*writer)->add(make_doc("a", "first", "")));
     ASSERT_TRUE((*writer)->commit());
   }
+  auto current = Snapshot::needs_rebuild(dir.path());
+  ASSERT_TRUE(current);
+  EXPECT_FALSE(*current);
   std::filesystem::path segment_path;
   for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
     if (entry.path().extension() == ".seg") segment_path = entry.path();

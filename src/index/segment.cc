@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <limits>
 
 #include "index/bitpack.h"
@@ -334,6 +335,16 @@ Result<std::shared_ptr<const Segment>> Segment::open(const std::filesystem::path
   segment->terms_ =
       reinterpret_cast<const TermRecord*>(segment->data_ + segment->header_->terms_offset);
   return segment;
+}
+
+Result<bool> Segment::is_older_format(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[sizeof(SegmentHeader::magic)] = {};
+  uint32_t version = 0;
+  if (!in.read(magic, sizeof(magic)) ||
+      !in.read(reinterpret_cast<char*>(&version), sizeof(version)))
+    return fail(path.string() + ": cannot read the segment header");
+  return std::memcmp(magic, detail::kMagic, sizeof(magic)) == 0 && version < detail::kFormatVersion;
 }
 
 Segment::~Segment() {

@@ -145,6 +145,9 @@ class Segment {
  public:
   // Maps and validates the file; errors name the file and what is wrong.
   static Result<std::shared_ptr<const Segment>> open(const std::filesystem::path& path);
+  // Whether the segment file at `path` is a paperboy segment of an older format than this
+  // build reads (its header says so), as opposed to a current or a damaged one.
+  static Result<bool> is_older_format(const std::filesystem::path& path);
   ~Segment();
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
