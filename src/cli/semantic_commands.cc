@@ -100,27 +100,6 @@ int print_listed(store::Store& store, const std::vector<Listed>& listed, bool js
   return kSuccess;
 }
 
-// The live vector generation and the embedder saved in it, built-in or transformer, so that
-// queries are embedded by the model that made the vectors.
-Result<hybrid::SemanticIndex> open_semantic_index(const fs::path& vectors_dir) {
-  // A save may replace the generation between opening the vectors and the model: try again.
-  for (int attempt = 0;; ++attempt) {
-    auto vectors = vector::VectorIndex::open(vectors_dir);
-    if (!vectors) return std::unexpected(vectors.error());
-    const fs::path generation = (*vectors)->generation();
-    auto model = encoder::load_generation_embedder(generation, 1);
-    if (!model) {
-      if (attempt < 2) continue;
-      return std::unexpected(model.error());
-    }
-    if ((*model)->identity() != (*vectors)->model_identity())
-      return fail(generation.string() + ": model " + (*model)->identity() +
-                  " did not make these vectors (" + (*vectors)->model_identity() + ")");
-    return hybrid::SemanticIndex{std::shared_ptr<const embed::Embedder>(std::move(*model)),
-                                 std::shared_ptr<const vector::VectorIndex>(std::move(*vectors))};
-  }
-}
-
 // Brings the vectors up to date and opens them; nullopt (with a note) when there are none.
 Result<std::optional<hybrid::SemanticIndex>> current_semantic(store::Store& store,
                                                               const GlobalOptions& global) {
@@ -130,7 +109,7 @@ Result<std::optional<hybrid::SemanticIndex>> current_semantic(store::Store& stor
                  synced.error().message.c_str());
   if (vector::VectorIndex::current_generation(vectors_path(global)).empty())
     return std::optional<hybrid::SemanticIndex>();
-  auto semantic = open_semantic_index(vectors_path(global));
+  auto semantic = hybrid::open_semantic(vectors_path(global));
   if (!semantic) return std::unexpected(semantic.error());
   return std::optional<hybrid::SemanticIndex>(std::move(*semantic));
 }

@@ -9,7 +9,7 @@
 #include <unordered_set>
 
 #include "core/date.h"
-#include "embed/sif_model.h"
+#include "encoder/paper_embedder.h"
 #include "search/query.h"
 
 namespace paperboy::hybrid {
@@ -17,8 +17,6 @@ namespace paperboy::hybrid {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr const char* kModelFile = "model.bin";
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -150,15 +148,15 @@ Result<SemanticIndex> open_semantic(const fs::path& vectors_dir) {
   for (int attempt = 0;; ++attempt) {
     auto vectors = vector::VectorIndex::open(vectors_dir);
     if (!vectors) return std::unexpected(vectors.error());
-    auto model = embed::SifModel::load((*vectors)->generation() / kModelFile);
+    const fs::path generation = (*vectors)->generation();
+    auto model = encoder::load_generation_embedder(generation, 1);
     if (!model) {
       if (attempt < 2) continue;
       return std::unexpected(model.error());
     }
     if ((*model)->identity() != (*vectors)->model_identity())
-      return fail(((*vectors)->generation() / kModelFile).string() + ": model " +
-                  (*model)->identity() + " did not make these vectors (" +
-                  (*vectors)->model_identity() + ")");
+      return fail(generation.string() + ": model " + (*model)->identity() +
+                  " did not make these vectors (" + (*vectors)->model_identity() + ")");
     SemanticIndex semantic;
     semantic.embedder = std::shared_ptr<const embed::Embedder>(std::move(*model));
     semantic.vectors = std::shared_ptr<const vector::VectorIndex>(std::move(*vectors));

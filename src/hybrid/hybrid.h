@@ -87,7 +87,8 @@ struct SemanticIndex {
   std::shared_ptr<const vector::VectorIndex> vectors;
 };
 
-// Opens <vectors_dir>'s live generation and the model saved in it ("model.bin").
+// Opens <vectors_dir>'s live generation and the embedder saved in it, built-in ("model.bin")
+// or a transformer ("encoder.json"), so queries are embedded by the model that made the vectors.
 Result<SemanticIndex> open_semantic(const std::filesystem::path& vectors_dir);
 
 // Fuses two rankings (best first) into one, best first.
