@@ -121,6 +121,7 @@ std::vector<std::string> needing_restart(const ServeSettings& running, const Ser
   if (a.threads != b.threads) changed.push_back("--threads");
   if (a.katex_dir != b.katex_dir) changed.push_back("--katex-dir");
   if (a.access_log != b.access_log) changed.push_back("--access-log");
+  if (a.page_cache_ms != b.page_cache_ms) changed.push_back("--page-cache-ms");
   return changed;
 }
 
