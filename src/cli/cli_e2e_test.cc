@@ -46,17 +46,7 @@ class EndToEnd : public ::testing::Test {
   fs::path dir_;
 };
 
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
+using paperboy::cli::testing::free_port;
 
 const std::string kDemo = std::string(PAPERBOY_SOURCE_DIR) + "/demo";
 

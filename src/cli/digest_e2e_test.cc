@@ -33,17 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
+using paperboy::cli::testing::free_port;
 
 // The text between `start` and the next character in `stops` (or the end).
 std::string between(const std::string& text, const std::string& start, const std::string& stops) {
