@@ -2,6 +2,7 @@
 // of a little-endian byte run, so any value is read directly, without decoding its neighbours.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -46,6 +47,31 @@ inline uint32_t unpack_bits(const uint8_t* run, const uint8_t* end, uint32_t wid
     std::memcpy(&word, p, static_cast<size_t>(end - p));
   }
   return static_cast<uint32_t>((word >> (bit % 8)) & ((uint64_t{1} << width) - 1));
+}
+
+// Values [0, count) of a run packed at `width` bits, into `out`: a cursor decodes a whole block
+// at once so that its hot loops index plain arrays. Reads nothing at or past `end`, like
+// unpack_bits.
+inline void unpack_run(const uint8_t* run, const uint8_t* end, uint32_t width, uint32_t count,
+                       uint32_t* out) {
+  if (width == 0) {
+    std::fill_n(out, count, 0u);
+    return;
+  }
+  const uint64_t mask = (uint64_t{1} << width) - 1;
+  // Values whose 8-byte window ends at or before `end` are read with one load each.
+  uint32_t direct = 0;
+  if (end - run >= 8) {
+    uint64_t last_bit = static_cast<uint64_t>(end - run - 8) * 8 + 7;
+    direct = static_cast<uint32_t>(std::min<uint64_t>(count, last_bit / width + 1));
+  }
+  uint64_t bit = 0;
+  for (uint32_t i = 0; i < direct; ++i, bit += width) {
+    uint64_t word;
+    std::memcpy(&word, run + bit / 8, 8);
+    out[i] = static_cast<uint32_t>((word >> (bit % 8)) & mask);
+  }
+  for (uint32_t i = direct; i < count; ++i) out[i] = unpack_bits(run, end, width, i);
 }
 
 }  // namespace paperboy::index

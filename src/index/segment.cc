@@ -159,6 +159,7 @@ const BlockBound& PostingCursor::list_bound() const {
 void PostingCursor::enter_block(uint32_t block) {
   block_ = block;
   index_in_block_ = 0;
+  frequencies_decoded_ = false;
   if (block >= block_count_) {
     doc_ = kNoDoc;
     docs_in_block_ = 0;
@@ -166,26 +167,25 @@ void PostingCursor::enter_block(uint32_t block) {
   }
   const BlockMeta& meta = blocks_[block];
   docs_in_block_ = std::min(meta.doc_count, kBlockSize);
-  block_base_ = block_base(last_docs_, block);
-  doc_width_ = doc_width(last_docs_, block);
+  uint32_t base = block_base(last_docs_, block);
+  uint32_t width = doc_width(last_docs_, block);
   const uint8_t* run = data_ + meta.data_offset;
-  doc_bits_ = run;
-  run += packed_bytes(meta.doc_count, doc_width_);
+  unpack_run(run, end_, width, docs_in_block_, docs_.data());
+  for (uint32_t i = 0; i < docs_in_block_; ++i) docs_[i] += base;
+  run += packed_bytes(meta.doc_count, width);
   for (size_t f = 0; f < kFieldCount; ++f) {
     tf_width_[f] = bit_width_of(meta.bound.max_tf[f]);
     tf_bits_[f] = run;
     run += packed_bytes(meta.doc_count, tf_width_[f]);
   }
-  doc_ = docs_in_block_ > 0 ? doc_at(0) : kNoDoc;
+  doc_ = docs_in_block_ > 0 ? docs_[0] : kNoDoc;
   if (shallow_block_ < block) shallow_block_ = block;
 }
 
-uint32_t PostingCursor::doc_at(uint32_t index) const {
-  return block_base_ + unpack_bits(doc_bits_, end_, doc_width_, index);
-}
-
-uint32_t PostingCursor::tf(size_t field) const {
-  return unpack_bits(tf_bits_[field], end_, tf_width_[field], index_in_block_);
+void PostingCursor::decode_frequencies() const {
+  for (size_t f = 0; f < kFieldCount; ++f)
+    unpack_run(tf_bits_[f], end_, tf_width_[f], docs_in_block_, tfs_[f].data());
+  frequencies_decoded_ = true;
 }
 
 uint32_t PostingCursor::find_block(uint32_t from, uint32_t target) const {
@@ -202,36 +202,46 @@ uint32_t PostingCursor::find_block(uint32_t from, uint32_t target) const {
                                last_docs_);
 }
 
-void PostingCursor::next() {
-  if (doc_ == kNoDoc) return;
-  if (++index_in_block_ < docs_in_block_) {
-    doc_ = doc_at(index_in_block_);
-    return;
-  }
-  enter_block(block_ + 1);
-}
-
-void PostingCursor::advance(uint32_t target) {
-  while (doc_ != kNoDoc && doc_ < target) {
+void PostingCursor::advance_far(uint32_t target) {
+  while (doc_ < target) {
     if (last_docs_[block_] < target) {
       enter_block(find_block(block_ + 1, target));
       continue;
     }
     // The block's last doc is >= target: binary search its remaining docs.
-    uint32_t low = index_in_block_ + 1;
-    uint32_t high = docs_in_block_ - 1;
-    while (low < high) {
-      uint32_t middle = low + (high - low) / 2;
-      if (doc_at(middle) < target)
-        low = middle + 1;
-      else
-        high = middle;
-    }
-    index_in_block_ = std::min(low, docs_in_block_ - 1);
-    doc_ = doc_at(index_in_block_);
+    const uint32_t* begin = docs_.data() + index_in_block_ + 1;
+    const uint32_t* end = docs_.data() + docs_in_block_;
+    const uint32_t* found = std::lower_bound(begin, end, target);
     // Only a damaged block has no doc >= target before its end; go on with the next one.
-    if (doc_ < target) enter_block(block_ + 1);
+    if (found == end) {
+      enter_block(block_ + 1);
+      continue;
+    }
+    index_in_block_ = static_cast<uint32_t>(found - docs_.data());
+    doc_ = *found;
   }
+}
+
+bool PostingCursor::skip_light_postings(const std::array<double, kFieldCount>& factor, double limit,
+                                        uint32_t last) {
+  if (doc_ == kNoDoc) return false;
+  if (!frequencies_decoded_) decode_frequencies();
+  uint32_t i = index_in_block_;
+  for (; i < docs_in_block_ && docs_[i] <= last; ++i) {
+    double weight = factor[0] * tfs_[0][i] + factor[1] * tfs_[1][i] + factor[2] * tfs_[2][i];
+    if (weight > limit) {
+      index_in_block_ = i;
+      doc_ = docs_[i];
+      return true;
+    }
+  }
+  if (i < docs_in_block_) {
+    index_in_block_ = i;
+    doc_ = docs_[i];
+  } else {
+    enter_block(block_ + 1);
+  }
+  return false;
 }
 
 const uint8_t* PostingCursor::seek_positions() const {
@@ -242,10 +252,10 @@ const uint8_t* PostingCursor::seek_positions() const {
     p = position_pointer_;
     i = position_index_;
   }
+  if (!frequencies_decoded_) decode_frequencies();
   uint64_t skipped = 0;
   for (; i < index_in_block_; ++i)
-    for (size_t f = 0; f < kFieldCount; ++f)
-      skipped += unpack_bits(tf_bits_[f], end_, tf_width_[f], i);
+    for (size_t f = 0; f < kFieldCount; ++f) skipped += tfs_[f][i];
   p = skip_varints(p, end_, skipped);
   position_block_ = block_;
   position_index_ = index_in_block_;
@@ -285,20 +295,9 @@ void PostingCursor::append_all_positions(std::vector<uint32_t>& out) const {
   }
 }
 
-uint32_t PostingCursor::shallow_advance(uint32_t target) {
-  if (shallow_block_ < block_) shallow_block_ = block_;
-  if (shallow_block_ < block_count_ && last_docs_[shallow_block_] < target)
-    shallow_block_ = find_block(shallow_block_ + 1, target);
-  return shallow_last_doc();
-}
-
 const BlockBound& PostingCursor::shallow_bound() const {
   static const BlockBound kEmpty;
   return shallow_block_ < block_count_ ? blocks_[shallow_block_].bound : kEmpty;
-}
-
-uint32_t PostingCursor::shallow_last_doc() const {
-  return shallow_block_ < block_count_ ? last_docs_[shallow_block_] : kNoDoc;
 }
 
 // ---------------------------------------------------------------------------------------------

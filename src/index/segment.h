@@ -2,6 +2,7 @@
 // reading. The layout is in docs/search.md; all integers are little-endian.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -78,11 +79,11 @@ struct BlockMeta;
 
 class Segment;
 
-// Iterates one term's postings in one segment in doc order. Nothing is decoded ahead: a block
-// stores its docs and per-field term frequencies bit-packed at fixed widths, so the cursor reads
-// the value at any index directly. Skipping binary-searches the blocks' last docs and then the
-// target block's docs; frequencies are read only when asked for (when a doc is scored), and
-// positions only for phrase checks and merges.
+// Iterates one term's postings in one segment in doc order. Entering a block decodes its
+// bit-packed docs into an array (its per-field term frequencies too, on the first tf() in the
+// block), so that stepping, skipping inside a block and reading frequencies index plain arrays.
+// Skipping gallops over the blocks' last docs, so blocks passed over are never decoded;
+// positions are read only for phrase checks and merges.
 class PostingCursor {
  public:
   PostingCursor() = default;
@@ -91,10 +92,37 @@ class PostingCursor {
   uint32_t doc() const { return doc_; }
   uint32_t doc_freq() const { return doc_freq_; }
   // Moves to the next posting; doc() becomes kNoDoc at the end.
-  void next();
+  void next() {
+    if (doc_ == kNoDoc) return;
+    if (++index_in_block_ < docs_in_block_) {
+      doc_ = docs_[index_in_block_];
+      return;
+    }
+    enter_block(block_ + 1);
+  }
   // Moves to the first posting with doc >= target.
-  void advance(uint32_t target);
-  uint32_t tf(size_t field) const;
+  void advance(uint32_t target) {
+    if (doc_ >= target) return;  // kNoDoc too
+    // Common terms mostly move a posting or two: look at the next few before searching.
+    uint32_t stop = std::min(index_in_block_ + 4, docs_in_block_);
+    for (uint32_t i = index_in_block_ + 1; i < stop; ++i)
+      if (docs_[i] >= target) {
+        index_in_block_ = i;
+        doc_ = docs_[i];
+        return;
+      }
+    advance_far(target);
+  }
+  uint32_t tf(size_t field) const {
+    if (!frequencies_decoded_) decode_frequencies();
+    return tfs_[field][index_in_block_];
+  }
+  // Within the current block, moves to the first posting at or before `last` whose
+  // Σ_f factor[f]·tf_f exceeds `limit` and returns true; if there is none, moves past them
+  // (to the next block when the block ends first) and returns false. The loop that passes over
+  // a common term's postings too weak to make a document competitive.
+  bool skip_light_postings(const std::array<double, kFieldCount>& factor, double limit,
+                           uint32_t last);
   // Positions of the current doc in `field`.
   std::vector<uint32_t> positions(size_t field) const;
   // The same into `out` (cleared first), so that phrase checks reuse one buffer.
@@ -104,17 +132,25 @@ class PostingCursor {
 
   // Block-max support: moves only the block pointer to the block that may hold `target`
   // (without reading it) and reports its bound and last doc. kNoDoc past the end.
-  uint32_t shallow_advance(uint32_t target);
+  uint32_t shallow_advance(uint32_t target) {
+    if (shallow_block_ < block_) shallow_block_ = block_;
+    if (shallow_block_ < block_count_ && last_docs_[shallow_block_] < target)
+      shallow_block_ = find_block(shallow_block_ + 1, target);
+    return shallow_last_doc();
+  }
   const BlockBound& shallow_bound() const;
-  uint32_t shallow_last_doc() const;
+  uint32_t shallow_last_doc() const {
+    return shallow_block_ < block_count_ ? last_docs_[shallow_block_] : kNoDoc;
+  }
   // Bound over the whole list (combined from the block table on first use).
   const BlockBound& list_bound() const;
 
  private:
   void enter_block(uint32_t block);
+  void advance_far(uint32_t target);
+  void decode_frequencies() const;
   // First block at or after `from` whose last doc is >= target (block_count_ if none).
   uint32_t find_block(uint32_t from, uint32_t target) const;
-  uint32_t doc_at(uint32_t index) const;
   // Points at the current doc's positions, continuing from the previous call when it can.
   const uint8_t* seek_positions() const;
 
@@ -129,11 +165,11 @@ class PostingCursor {
   uint32_t index_in_block_ = 0;
   uint32_t docs_in_block_ = 0;
   uint32_t doc_ = kNoDoc;
-  uint32_t block_base_ = 0;  // docs are stored as offsets from it
-  uint32_t doc_width_ = 0;
-  std::array<uint32_t, kFieldCount> tf_width_{};
-  const uint8_t* doc_bits_ = nullptr;
   std::array<const uint8_t*, kFieldCount> tf_bits_{};
+  std::array<uint32_t, kFieldCount> tf_width_{};
+  std::array<uint32_t, kBlockSize> docs_{};  // the current block's docs
+  mutable bool frequencies_decoded_ = false;
+  mutable std::array<std::array<uint32_t, kBlockSize>, kFieldCount> tfs_{};
   mutable uint32_t position_block_ = kNoDoc;  // where positions() stopped last time
   mutable uint32_t position_index_ = 0;
   mutable const uint8_t* position_pointer_ = nullptr;

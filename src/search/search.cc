@@ -193,15 +193,9 @@ class SegmentSearch {
   // the end). Moves only the block pointer; the bound is cached per block, as consecutive
   // candidates mostly fall into the same blocks.
   double block_bound(size_t term, uint32_t target) {
-    PostingCursor& cursor = cursors_[term];
-    uint32_t last = cursor.shallow_advance(target);
+    uint32_t last = cursors_[term].shallow_advance(target);
     if (last == kNoDoc) return 0.0;
-    BlockCache& cache = block_cache_[term];
-    if (cache.last_doc != last) {
-      cache.last_doc = last;
-      cache.bound = bound_score(term, cursor.shallow_bound());
-    }
-    return cache.bound;
+    return cached_block(term, last).bound;
   }
 
   // Upper bound of the term's score over the docs `bound` summarises: the smaller of the
@@ -230,15 +224,9 @@ class SegmentSearch {
   double term_frequency_bound(size_t term, uint32_t doc) {
     PostingCursor& cursor = cursors_[term];
     if (cursor.doc() != doc) return 0.0;
-    cursor.shallow_advance(doc);
-    const BlockBound& bound = cursor.shallow_bound();
-    double weighted = 0;
-    for (size_t f = 0; f < kFieldCount; ++f) {
-      if (bound.max_tf[f] == 0 || !in_scope(plan_.scored[term].scope, f)) continue;
-      uint32_t tf = cursor.tf(f);
-      if (tf > 0)
-        weighted += plan_.params.weight[f] * tf / length_norm(plan_, f, bound.min_length[f]);
-    }
+    const BlockCache& cache = cached_block(term, cursor.shallow_advance(doc));
+    double weighted = cache.tf_factor[0] * cursor.tf(0) + cache.tf_factor[1] * cursor.tf(1) +
+                      cache.tf_factor[2] * cursor.tf(2);
     return weighted > 0 ? saturate(plan_, term, weighted) : 0.0;
   }
 
@@ -258,22 +246,12 @@ class SegmentSearch {
     double max_weighted = k1 * need / (ceiling - need);
     while (cursor.doc() != kNoDoc && cursor.doc() <= last) {
       uint32_t block_last = cursor.shallow_advance(cursor.doc());
-      const BlockBound& bound = cursor.shallow_bound();
-      if (bound_score(term, bound) <= need) {
+      const BlockCache& cache = cached_block(term, block_last);
+      if (cache.bound <= need) {
         cursor.advance(std::min(block_last, last) + 1);
         continue;
       }
-      std::array<double, kFieldCount> per_tf{};
-      for (size_t f = 0; f < kFieldCount; ++f)
-        if (bound.max_tf[f] > 0 && in_scope(plan_.scored[term].scope, f))
-          per_tf[f] = plan_.params.weight[f] / length_norm(plan_, f, bound.min_length[f]);
-      uint32_t stop = std::min(block_last, last);
-      for (uint32_t doc = cursor.doc(); doc <= stop; doc = cursor.doc()) {
-        double weighted =
-            per_tf[0] * cursor.tf(0) + per_tf[1] * cursor.tf(1) + per_tf[2] * cursor.tf(2);
-        if (weighted > max_weighted) return doc;
-        cursor.next();
-      }
+      if (cursor.skip_light_postings(cache.tf_factor, max_weighted, last)) return cursor.doc();
     }
     return cursor.doc();
   }
@@ -422,10 +400,28 @@ class SegmentSearch {
   uint32_t base_;
   double reference_scale_;
   std::vector<PostingCursor> cursors_;
+  // Per term, what block_bound and the frequency bounds need of its current block.
   struct BlockCache {
     uint32_t last_doc = kNoDoc;
     double bound = 0;
+    // weight[f] / length_norm(the block's shortest length of f); 0 outside the term's scope.
+    std::array<double, kFieldCount> tf_factor{};
   };
+  // The cache entry of `term`'s block ending at `last_doc` (its shallow block).
+  const BlockCache& cached_block(size_t term, uint32_t last_doc) {
+    BlockCache& cache = block_cache_[term];
+    if (cache.last_doc != last_doc) {
+      const BlockBound& bound = cursors_[term].shallow_bound();
+      cache.last_doc = last_doc;
+      cache.bound = bound_score(term, bound);
+      for (size_t f = 0; f < kFieldCount; ++f)
+        cache.tf_factor[f] =
+            bound.max_tf[f] > 0 && in_scope(plan_.scored[term].scope, f)
+                ? plan_.params.weight[f] / length_norm(plan_, f, bound.min_length[f])
+                : 0.0;
+    }
+    return cache;
+  }
   std::vector<BlockCache> block_cache_;
   std::vector<bool> present_;
   std::vector<PostingCursor> excluded_cursors_;
@@ -619,6 +615,80 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
             Scored{score, uint64_t{search.base()} + candidate, segment_index, candidate, true});
     }
     candidate = candidate + 1 == kNoDoc ? kNoDoc : candidate + 1;
+  }
+}
+
+// Tier 1 when every group is a single word or phrase (the usual query), so that every term is
+// in every match. It works window by window, a window ending at the nearest block end of any
+// term, so that each term's block bound is fixed inside it: if their sum cannot enter the top
+// k the window is skipped whole; otherwise the rarest term leads through its postings in the
+// window, passing over those whose frequencies plus the other terms' block bounds cannot
+// compete, and the others join rarest first, each swapping its block bound for its frequency
+// bound, so that a candidate is dropped as soon as its bound cannot enter. Survivors are
+// checked for phrases and filters and scored as in top_all_groups; results are identical.
+void top_conjunction(SegmentSearch& search, size_t segment_index, TopK& top) {
+  const size_t terms = search.term_count();
+  std::vector<size_t> rarest_first(terms);
+  for (size_t t = 0; t < terms; ++t) rarest_first[t] = t;
+  std::stable_sort(rarest_first.begin(), rarest_first.end(), [&](size_t a, size_t b) {
+    return search.cursor(a).doc_freq() < search.cursor(b).doc_freq();
+  });
+  const size_t lead = rarest_first[0];
+  PostingCursor& lead_cursor = search.cursor(lead);
+  std::vector<double> block_bound(terms, 0.0);
+  uint32_t start = 0;
+  while (true) {
+    double window_bound = 0;
+    uint32_t window_end = kNoDoc;
+    for (size_t t = 0; t < terms; ++t) {
+      if (search.cursor(t).doc() == kNoDoc) return;  // a term every match needs has ended
+      block_bound[t] = search.block_bound(t, start);
+      window_bound += block_bound[t];
+      window_end = std::min(window_end, search.cursor(t).shallow_last_doc());
+    }
+    if (top.full() && window_bound * kBoundSlack <= top.threshold()) {
+      if (window_end == kNoDoc) return;
+      start = window_end + 1;
+      continue;
+    }
+    const double others = window_bound - block_bound[lead];
+    lead_cursor.advance(start);
+    while (lead_cursor.doc() != kNoDoc && lead_cursor.doc() <= window_end) {
+      uint32_t doc = top.full() ? search.skip_weak_postings(lead, window_end,
+                                                            top.threshold() / kBoundSlack - others)
+                                : lead_cursor.doc();
+      if (doc == kNoDoc) return;
+      if (doc > window_end) break;
+      double bound = others + search.term_frequency_bound(lead, doc);
+      uint32_t next = doc + 1;
+      bool competes = true;
+      for (size_t rank = 1; rank < terms && competes; ++rank) {
+        size_t t = rarest_first[rank];
+        PostingCursor& cursor = search.cursor(t);
+        cursor.advance(doc);
+        if (cursor.doc() != doc) {
+          competes = false;
+          next = cursor.doc();
+          break;
+        }
+        bound += search.term_frequency_bound(t, doc) - block_bound[t];
+        competes = !top.full() || bound * kBoundSlack > top.threshold();
+      }
+      if (competes && search.required_phrases_hold(doc) && search.passes_filters(doc)) {
+        double score = search.score(doc);
+        // Phrase and exclusion checks read positions; skip them when the score cannot enter.
+        bool competitive = score > 0 && (!top.full() || score > top.threshold());
+        if (competitive) {
+          auto match = search.match(doc);
+          if (match.all_groups && !match.excluded)
+            top.offer(Scored{score, uint64_t{search.base()} + doc, segment_index, doc, true});
+        }
+      }
+      if (next == kNoDoc) return;
+      lead_cursor.advance(next);
+    }
+    if (lead_cursor.doc() == kNoDoc) return;
+    start = lead_cursor.doc();
   }
 }
 
@@ -820,10 +890,16 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
     ranked.insert(ranked.end(), second_tier.begin(), second_tier.end());
   } else {
     TopK first(wanted);
+    bool single_alternatives =
+        std::all_of(plan.groups.begin(), plan.groups.end(),
+                    [](const ResolvedGroup& group) { return group.alternatives.size() == 1; });
     uint32_t base = 0;
     for (size_t s = 0; s < snapshot.segments().size(); ++s) {
       SegmentSearch segment_search(plan, snapshot.segments()[s], base);
-      top_all_groups(segment_search, s, plan, first);
+      if (single_alternatives)
+        top_conjunction(segment_search, s, first);
+      else
+        top_all_groups(segment_search, s, plan, first);
       results.scored_documents += segment_search.scored_documents();
       base += snapshot.segments()[s].segment->doc_count();
     }

@@ -128,17 +128,18 @@ TEST_F(RealIndex, WandReturnsExactlyTheExhaustiveTopK) {
     }
   ASSERT_GT(words.size(), 500u);
   std::mt19937 random(7);
-  std::vector<std::string> queries = {"image",
-                                      "language model",
-                                      "diffusion model image generation",
-                                      "large language models reasoning benchmark",
-                                      "\"vision language\" model",
-                                      "segmentation OR detection",
-                                      "video -diffusion",
-                                      "title:transformer attention",
-                                      "cat:cs.CL language",
-                                      "3d gaussian splatting",
-                                      "multimodal large language model hallucination"};
+  std::vector<std::string> queries = {
+      "image", "language model", "diffusion model image generation",
+      "large language models reasoning benchmark", "\"vision language\" model",
+      "segmentation OR detection", "video -diffusion", "title:transformer attention",
+      "cat:cs.CL language", "3d gaussian splatting",
+      "multimodal large language model hallucination",
+      // Conjunctions of common words, phrases among words,
+      // fields and filters: the window-by-window tier 1.
+      "model learning data method results", "\"language models\"",
+      "\"large language\" models reasoning", "title:language model learning",
+      "abstract:model title:vision", "model data year:2025 before:2025-03-22",
+      "learning model -language", "model cat:cs.CV \"object detection\""};
   for (int i = 0; i < 120; ++i) {
     std::string query;
     int length = 1 + static_cast<int>(random() % 5);
