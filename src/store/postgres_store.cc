@@ -5,12 +5,15 @@
 // never skips one.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 
@@ -84,11 +87,8 @@ CREATE FUNCTION paperboy_next_change() RETURNS bigint LANGUAGE sql VOLATILE AS
 // Every Paper field and its column, in the order of the SELECT lists and parameters below.
 using detail::Column;
 using detail::kColumns;
-// Parameters after the Paper fields in INSERT and UPDATE.
-constexpr size_t kTitleKeyParam = kColumns.size() + 1;
-constexpr size_t kEnteredAtParam = kColumns.size() + 2;
-constexpr size_t kChangeParam = kColumns.size() + 3;
-constexpr size_t kRowIdParam = kColumns.size() + 4;
+// Records merged per lookup and write: bounds the statements' size and the in-memory scans.
+constexpr size_t kMergeChunk = 500;
 
 // A paper matches a category filter (parameter $`param`) when one of its categories equals it
 // or lies in it.
@@ -104,43 +104,57 @@ constexpr int kPageRows = 2000;
 
 // Statement texts, built once from kColumns. Each SELECT lists id, then kColumns.
 struct Sql {
-  std::string find_by_arxiv_id, merge_lookup, merge_by_title_key, all_title_only, insert, update,
-      papers_after, last_change, changes, feed_papers, feed_days, feed_day_before, feed_day_after,
-      upvoted, stats;
+  std::string find_by_arxiv_id, merge_lookup, merge_write, all_title_only, papers_after,
+      last_change, changes, feed_papers, feed_days, feed_day_before, feed_day_after, upvoted, stats;
 
   Sql() {
     std::string columns = "id";
     // Merges see imported upvotes only and updates add the local votes back, so upvotes stays
     // imported + local and a re-import never counts a vote twice.
     std::string merge_columns = "id";
-    std::string names, placeholders, assignments;
-    for (size_t i = 0; i < kColumns.size(); ++i) {
-      const std::string_view name = kColumns[i].name;
+    std::string names, typed_names, assignments;
+    for (const Column& column : kColumns) {
+      const std::string_view name = column.name;
       const bool upvotes = name == "upvotes";
       columns += fmt::format(", {}", name);
       merge_columns += upvotes ? ", upvotes - local_upvotes" : fmt::format(", {}", name);
       names += fmt::format("{}, ", name);
-      placeholders += fmt::format("${}, ", i + 1);
-      assignments += upvotes ? fmt::format("upvotes = ${} + local_upvotes, ", i + 1)
-                             : fmt::format("{} = ${}, ", name, i + 1);
+      const char* type = std::visit(
+          [](auto member) {
+            using Value = std::remove_reference_t<decltype(Paper{}.*member)>;
+            if constexpr (std::is_same_v<Value, std::string>)
+              return "text";
+            else if constexpr (std::is_same_v<Value, std::vector<std::string>>)
+              return "jsonb";
+            else
+              return "bigint";
+          },
+          column.field);
+      typed_names += fmt::format("{} {}, ", name, type);
+      assignments += upvotes ? "upvotes = w.upvotes + papers.local_upvotes, "
+                             : fmt::format("{0} = w.{0}, ", name);
     }
     const std::string select = "SELECT " + columns + " FROM papers ";
-    const std::string merge_select = "SELECT " + merge_columns + " FROM papers ";
+    const std::string merge_select = "SELECT " + merge_columns + ", title_key FROM papers ";
     find_by_arxiv_id = select + "WHERE arxiv_id = $1";
-    // One round trip for both lookups of a record with an arXiv id: the paper with that id, else
-    // the oldest title-only paper it adopts. The trailing rank column orders the two.
-    merge_lookup = "(SELECT " + merge_columns + ", 0 AS rank FROM papers WHERE arxiv_id = $1) " +
-                   "UNION ALL (SELECT " + merge_columns +
-                   ", 1 FROM papers WHERE arxiv_id IS NULL AND title_key = $2 AND $2 <> '' "
-                   "ORDER BY id LIMIT 1) ORDER BY rank LIMIT 1";
-    merge_by_title_key = merge_select + "WHERE title_key = $1 ORDER BY id LIMIT 1";
+    // Everything a chunk's merges can touch, in one round trip: the papers with its arXiv ids
+    // ($1), the title-only papers those ids may adopt ($2: their title keys), and the papers
+    // its title-only records may merge into ($3: their title keys). Rows may repeat.
+    merge_lookup = merge_select + "WHERE arxiv_id = ANY($1::text[]) UNION ALL " + merge_select +
+                   "WHERE arxiv_id IS NULL AND title_key = ANY($2::text[]) UNION ALL " +
+                   merge_select + "WHERE title_key = ANY($3::text[])";
+    // A chunk's writes in one statement from one JSON array: rows without row_id are added in
+    // `ord` order (identity values follow the sorted input, so the oldest paper keeps the
+    // lowest id), the others updated.
+    merge_write = fmt::format(
+        "WITH w AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord bigint, row_id bigint, "
+        "{0}title_key text, entered_at bigint, change_seq bigint)), "
+        "added AS (INSERT INTO papers ({1}title_key, entered_at, change_seq) "
+        "SELECT {1}title_key, entered_at, change_seq FROM w WHERE row_id IS NULL ORDER BY ord) "
+        "UPDATE papers SET {2}title_key = w.title_key, entered_at = w.entered_at, "
+        "change_seq = w.change_seq FROM w WHERE papers.id = w.row_id",
+        typed_names, names, assignments);
     all_title_only = select + "WHERE arxiv_id IS NULL";
-    insert = fmt::format(
-        "INSERT INTO papers ({}title_key, entered_at, change_seq) VALUES ({}${}, ${}, ${})", names,
-        placeholders, kTitleKeyParam, kEnteredAtParam, kChangeParam);
-    update = fmt::format(
-        "UPDATE papers SET {}title_key = ${}, entered_at = ${}, change_seq = ${} WHERE id = ${}",
-        assignments, kTitleKeyParam, kEnteredAtParam, kChangeParam, kRowIdParam);
     last_change = "SELECT last_change FROM paper_changes WHERE id = 1";
     papers_after = select + fmt::format("WHERE id > $1 ORDER BY id LIMIT {}", kPageRows);
     changes = fmt::format(
@@ -203,37 +217,53 @@ Paper read_paper(const pg::Rows& rows, int row) {
   return paper;
 }
 
-// Every Paper field as a parameter; empty strings and lists become NULL, so "unknown" has one
-// spelling.
-std::vector<pg::Param> paper_params(const Paper& paper) {
-  std::vector<pg::Param> params;
-  params.reserve(kRowIdParam);
+// Every Paper field as a member of a JSON object keyed by column name; empty strings and lists
+// become null (SQL NULL), so "unknown" has one spelling.
+nlohmann::json paper_row(const Paper& paper) {
+  nlohmann::json row = nlohmann::json::object();
   for (const Column& column : kColumns) {
     std::visit(
         [&](auto member) {
           const auto& value = paper.*member;
           using Value = std::remove_cvref_t<decltype(value)>;
-          if constexpr (std::is_same_v<Value, std::string>) {
-            params.emplace_back(value.empty() ? pg::Param(std::nullopt) : pg::Param(value));
-          } else if constexpr (std::is_same_v<Value, std::vector<std::string>>) {
-            params.emplace_back(value.empty() ? pg::Param(std::nullopt)
-                                              : pg::Param(nlohmann::json(value).dump()));
+          if constexpr (std::is_same_v<Value, std::string> ||
+                        std::is_same_v<Value, std::vector<std::string>>) {
+            row[column.name] = value.empty() ? nlohmann::json(nullptr) : nlohmann::json(value);
           } else {
-            params.emplace_back(value);
+            row[column.name] = value;
           }
         },
         column.field);
   }
-  return params;
+  return row;
+}
+
+// A PostgreSQL text[] literal: every element quoted, with backslashes and quotes escaped.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string literal = "{";
+  for (const std::string& item : items) {
+    if (literal.size() > 1) literal += ',';
+    literal += '"';
+    for (const char c : item) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  literal += '}';
+  return literal;
 }
 
 int64_t clamp_change(uint64_t value) {
   return static_cast<int64_t>(std::min<uint64_t>(value, std::numeric_limits<int64_t>::max()));
 }
 
-struct StoredPaper {
-  int64_t row_id;
+// A paper as a chunk's merges see it: stored (row_id > 0) or added by the chunk (row_id 0).
+struct MergeEntry {
+  int64_t row_id = 0;
   Paper paper;
+  std::string title_key;
+  int64_t change = 0;  // the number of its latest write in this chunk; 0: not written
 };
 
 class PostgresStore final : public Store {
@@ -303,51 +333,39 @@ class PostgresStore final : public Store {
   }
 
   Result<UpsertOutcome> upsert(const Paper& paper) override {
+    auto outcomes = upsert_many(std::span<const Paper>(&paper, 1));
+    if (!outcomes) return std::unexpected(outcomes.error());
+    return outcomes->front();
+  }
+
+  // Two round trips per chunk of records (one lookup, one write) instead of two per record;
+  // the merges run here in C++, in record order, on what the lookup found.
+  Result<std::vector<UpsertOutcome>> upsert_many(std::span<const Paper> papers) override {
     std::lock_guard lock(write_mutex_);
     if (!batch_open_) return fail(name_ + ": upsert outside a batch; call begin_batch() first");
-
-    const Paper* record = &paper;
-    Paper normalised;
-    if (!paper.arxiv_id.empty()) {
-      auto parsed = parse_arxiv_id(paper.arxiv_id);
-      if (!parsed)
-        return fail(fmt::format("{}: upsert: arxiv_id \"{}\" is not an arXiv identifier", name_,
-                                paper.arxiv_id));
-      if (parsed->id != paper.arxiv_id || parsed->version > paper.version) {
-        normalised = paper;
-        normalised.arxiv_id = parsed->id;
-        normalised.version = std::max(paper.version, parsed->version);
-        record = &normalised;
-      }
-    }
-
-    std::string key = fast_title_key(record->title);
-    Result<std::optional<StoredPaper>> stored;
-    if (!record->arxiv_id.empty()) {
-      const std::array<pg::Param, 2> params = {pg::Param(record->arxiv_id), pg::Param(key)};
-      stored = lookup("merge_lookup", sql().merge_lookup, params);
-    } else {
-      if (key.empty())
+    std::vector<Paper> records;
+    records.reserve(papers.size());
+    std::vector<std::string> keys;
+    keys.reserve(papers.size());
+    for (const Paper& paper : papers) {
+      auto normalised = normalise(paper);
+      if (!normalised) return std::unexpected(normalised.error());
+      keys.push_back(fast_title_key(normalised->title));
+      if (normalised->arxiv_id.empty() && keys.back().empty())
         return fail(fmt::format(
             "{}: upsert: record has no arXiv id and its title \"{}\" has no letters or digits",
-            name_, record->title));
-      const std::array<pg::Param, 1> params = {pg::Param(key)};
-      stored = lookup("merge_by_title_key", sql().merge_by_title_key, params);
+            name_, normalised->title));
+      records.push_back(std::move(*normalised));
     }
-    if (!stored) return abandon_with(stored.error());
-
-    if (!*stored) {
-      if (auto written = write("insert", sql().insert, *record, key, std::nullopt); !written)
-        return abandon_with(written.error());
-      return UpsertOutcome::added;
+    std::vector<UpsertOutcome> outcomes;
+    outcomes.reserve(records.size());
+    for (size_t first = 0; first < records.size(); first += kMergeChunk) {
+      const size_t count = std::min(kMergeChunk, records.size() - first);
+      auto merged = merge_chunk(std::span(records).subspan(first, count),
+                                std::span<const std::string>(keys).subspan(first, count), outcomes);
+      if (!merged) return abandon_with(merged.error());
     }
-    StoredPaper& found = **stored;
-    const std::string old_title = found.paper.title;
-    if (!merge_paper(found.paper, *record)) return UpsertOutcome::unchanged;
-    if (found.paper.title != record->title) key = fast_title_key(found.paper.title);
-    if (auto written = write("update", sql().update, found.paper, key, found.row_id); !written)
-      return abandon_with(written.error());
-    return UpsertOutcome::updated;
+    return outcomes;
   }
 
   Result<std::optional<Paper>> find(std::string_view id) override {
@@ -495,27 +513,134 @@ class PostgresStore final : public Store {
     return result;
   }
 
-  // Writer-side lookup: sees the open batch. REQUIRES: write_mutex_ held.
-  Result<std::optional<StoredPaper>> lookup(std::string_view what, const std::string& text,
-                                            std::span<const pg::Param> params) {
-    auto rows = prefixed(writer_->prepared(what, statement_name(text), text, params));
-    if (!rows) return std::unexpected(rows.error());
-    if (rows->empty()) return std::optional<StoredPaper>();
-    return StoredPaper{rows->integer(0, 0), read_paper(*rows, 0)};
+  // `paper` with its arXiv id in canonical form ("2312.00752v2" becomes "2312.00752", version
+  // 2), or why upsert refuses it.
+  Result<Paper> normalise(const Paper& paper) const {
+    Paper record = paper;
+    if (paper.arxiv_id.empty()) return record;
+    auto parsed = parse_arxiv_id(paper.arxiv_id);
+    if (!parsed)
+      return fail(fmt::format("{}: upsert: arxiv_id \"{}\" is not an arXiv identifier", name_,
+                              paper.arxiv_id));
+    record.arxiv_id = parsed->id;
+    record.version = std::max(paper.version, parsed->version);
+    return record;
   }
 
-  // Runs INSERT (row_id empty) or UPDATE. REQUIRES: write_mutex_ held.
-  Result<void> write(std::string_view what, const std::string& text, const Paper& paper,
-                     const std::string& key, std::optional<int64_t> row_id) {
-    std::vector<pg::Param> params = paper_params(paper);
-    params.emplace_back(key);
-    const auto entered = entered_feed_at(paper);
-    params.emplace_back(entered ? pg::Param(entered->time_since_epoch().count())
-                                : pg::Param(std::nullopt));
-    params.emplace_back(++last_change_);
-    if (row_id) params.emplace_back(*row_id);
-    auto written = writer_->prepared(fmt::format("upsert {}: {}", paper_id(paper), what),
-                                     statement_name(text), text, params);
+  // Merges `records` (normalised; `keys` their title keys) as that many single upserts would,
+  // appending their outcomes. REQUIRES: write_mutex_ held, a batch open.
+  Result<void> merge_chunk(std::span<const Paper> records, std::span<const std::string> keys,
+                           std::vector<UpsertOutcome>& outcomes) {
+    std::vector<std::string> arxiv_ids, adopting_keys, title_only_keys;
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (!records[i].arxiv_id.empty()) {
+        arxiv_ids.push_back(records[i].arxiv_id);
+        if (!keys[i].empty()) adopting_keys.push_back(keys[i]);
+      } else {
+        title_only_keys.push_back(keys[i]);
+      }
+    }
+    const std::array<pg::Param, 3> params = {pg::Param(text_array(arxiv_ids)),
+                                             pg::Param(text_array(adopting_keys)),
+                                             pg::Param(text_array(title_only_keys))};
+    auto rows = prefixed(writer_->prepared(
+        "upsert: merge_lookup", statement_name(sql().merge_lookup), sql().merge_lookup, params));
+    if (!rows) return std::unexpected(rows.error());
+
+    // Entries in age order: stored papers by id, then those this chunk adds, so the first
+    // match of a title key is the oldest paper with it, as the single-record lookup chose.
+    std::vector<MergeEntry> entries;
+    std::unordered_set<int64_t> seen_rows;
+    for (int row = 0; row < rows->size(); ++row) {
+      const int64_t row_id = rows->integer(row, 0);
+      if (!seen_rows.insert(row_id).second) continue;
+      entries.push_back({row_id, read_paper(*rows, row),
+                         std::string(rows->text(row, static_cast<int>(kColumns.size()) + 1)), 0});
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const MergeEntry& a, const MergeEntry& b) { return a.row_id < b.row_id; });
+    std::unordered_map<std::string, size_t> by_arxiv_id;
+    size_t title_only = 0;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].paper.arxiv_id.empty())
+        ++title_only;
+      else
+        by_arxiv_id.emplace(entries[i].paper.arxiv_id, i);
+    }
+    // The oldest entry with title key `key` (and no arXiv id, when `title_only_papers`).
+    auto oldest_with_key = [&](const std::string& key,
+                               bool title_only_papers) -> std::optional<size_t> {
+      for (size_t i = 0; i < entries.size(); ++i)
+        if (entries[i].title_key == key &&
+            (!title_only_papers || entries[i].paper.arxiv_id.empty()))
+          return i;
+      return std::nullopt;
+    };
+
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Paper& record = records[i];
+      std::optional<size_t> found;
+      if (record.arxiv_id.empty()) {
+        found = oldest_with_key(keys[i], false);
+      } else if (auto known = by_arxiv_id.find(record.arxiv_id); known != by_arxiv_id.end()) {
+        found = known->second;
+      } else if (title_only > 0 && !keys[i].empty()) {
+        found = oldest_with_key(keys[i], true);
+      }
+      if (!found) {
+        if (record.arxiv_id.empty())
+          ++title_only;
+        else
+          by_arxiv_id.emplace(record.arxiv_id, entries.size());
+        entries.push_back({0, record, keys[i], ++last_change_});
+        outcomes.push_back(UpsertOutcome::added);
+        continue;
+      }
+      MergeEntry& entry = entries[*found];
+      const bool adopting = entry.paper.arxiv_id.empty() && !record.arxiv_id.empty();
+      if (!merge_paper(entry.paper, record)) {
+        outcomes.push_back(UpsertOutcome::unchanged);
+        continue;
+      }
+      if (adopting) {
+        --title_only;
+        by_arxiv_id.emplace(entry.paper.arxiv_id, *found);
+      }
+      entry.title_key =
+          entry.paper.title == record.title ? keys[i] : fast_title_key(entry.paper.title);
+      entry.change = ++last_change_;
+      outcomes.push_back(UpsertOutcome::updated);
+    }
+    return write_entries(entries);
+  }
+
+  // Writes the entries a chunk added or changed in one statement. REQUIRES: write_mutex_ held.
+  Result<void> write_entries(const std::vector<MergeEntry>& entries) {
+    nlohmann::json writes = nlohmann::json::array();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const MergeEntry& entry = entries[i];
+      if (entry.change == 0) continue;
+      nlohmann::json row = paper_row(entry.paper);
+      row["ord"] = i;
+      row["row_id"] = entry.row_id == 0 ? nlohmann::json(nullptr) : nlohmann::json(entry.row_id);
+      row["title_key"] = entry.title_key;
+      const auto entered = entered_feed_at(entry.paper);
+      row["entered_at"] =
+          entered ? nlohmann::json(entered->time_since_epoch().count()) : nlohmann::json(nullptr);
+      row["change_seq"] = entry.change;
+      writes.push_back(std::move(row));
+    }
+    if (writes.empty()) return {};
+    std::string text;
+    try {
+      text = writes.dump();
+    } catch (const nlohmann::json::type_error& error) {
+      return fail(fmt::format("{}: upsert: a record holds text that is not UTF-8 ({})", name_,
+                              error.what()));
+    }
+    const std::array<pg::Param, 1> params = {pg::Param(std::move(text))};
+    auto written = writer_->prepared(fmt::format("upsert of {} papers: merge_write", writes.size()),
+                                     statement_name(sql().merge_write), sql().merge_write, params);
     if (!written) return std::unexpected(prefixed(std::move(written)).error());
     return {};
   }

@@ -1,13 +1,16 @@
 // What only the PostgreSQL store does: several nodes on one database, change notifications,
-// change numbers shared with local votes, and choosing the backend by locator. The shared
-// behaviour runs on both backends in store_test.cc.
+// change numbers shared with local votes, chunked merges, and choosing the backend by locator. The
+// shared behaviour runs on both backends in store_test.cc.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
 
+#include "store/paper_columns.h"
 #include "store/pg_access.h"
 #include "store/pg_test_database.h"
 #include "store/store.h"
@@ -146,6 +149,127 @@ TEST_F(PostgresStore, LocalVotesTakeChangeNumbersAndSurviveReimports) {
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->upvotes, 10);
   EXPECT_EQ(store->last_change(), 3u);
+}
+
+// Every field of `paper` in one line, to compare what two backends stored.
+std::string describe(const Paper& paper) {
+  std::string text;
+  for (const detail::Column& column : detail::kColumns) {
+    std::visit(
+        [&](auto member) {
+          const auto& value = paper.*member;
+          using Value = std::remove_cvref_t<decltype(value)>;
+          if constexpr (std::is_same_v<Value, std::string>) {
+            text += fmt::format("{}={} ", column.name, value);
+          } else if constexpr (std::is_same_v<Value, std::vector<std::string>>) {
+            text += fmt::format("{}=[{}] ", column.name, fmt::join(value, ";"));
+          } else {
+            text += fmt::format("{}={} ", column.name, value);
+          }
+        },
+        column.field);
+  }
+  return text;
+}
+
+std::vector<std::string> stored_papers(Store& store) {
+  std::vector<std::string> papers;
+  auto done = store.for_each_paper([&](const Paper& paper) { papers.push_back(describe(paper)); });
+  EXPECT_TRUE(done.has_value()) << (done ? "" : done.error().message);
+  return papers;
+}
+
+Paper title_only(std::string title) {
+  Paper paper;
+  paper.title = std::move(title);
+  paper.feed_day = "2025-03-04";
+  return paper;
+}
+
+// One chunk whose merges depend on each other: the PostgreSQL store answers it with one lookup
+// and one write, and must end exactly where SQLite ends after the same records one at a time.
+TEST_F(PostgresStore, UpsertManyMergesAChunkAsSingleUpsertsWould) {
+  auto postgres = open();
+  const fs::path folder =
+      fs::temp_directory_path() / ("paperboy-upsert-many-" + database_.schema());
+  fs::remove_all(folder);
+  auto sqlite = open_sqlite_store(folder / "papers.db");
+  ASSERT_TRUE(postgres && sqlite) << (sqlite ? "" : sqlite.error().message);
+
+  Paper scaling = arxiv_paper("2401.00001", "Scaling Laws");
+  scaling.upvotes = 3;
+  const std::vector<Paper> stored_first = {title_only("Attention Is All You Need"), scaling,
+                                           title_only("Graph Networks")};
+  std::vector<Paper> chunk;
+  Paper revised = arxiv_paper("2401.00001v2", "Scaling Laws Revisited");  // the title key changes
+  revised.abstract = "Revised.";
+  chunk.push_back(revised);
+  Paper older = arxiv_paper("2401.00001", "Scaling Laws");  // lower version: only upvotes count
+  older.upvotes = 10;
+  chunk.push_back(older);
+  Paper by_new_key = title_only("Scaling laws, revisited");  // finds the paper by its new key
+  by_new_key.code_url = "https://example.org/code";
+  chunk.push_back(by_new_key);
+  chunk.push_back(arxiv_paper("2402.00002", "Attention Is All You Need"));  // adopts a stored one
+  chunk.push_back(arxiv_paper("2402.00003", "Attention is all you need"));  // nothing left: added
+  chunk.push_back(title_only("Fresh Title Only"));
+  chunk.push_back(arxiv_paper("2402.00004", "Fresh title only"));  // adopts the one just added
+  chunk.push_back(arxiv_paper("2402.00004", "Fresh title only"));  // unchanged
+  Paper graph_votes = title_only("Graph Networks");
+  graph_votes.upvotes = 2;
+  chunk.push_back(graph_votes);
+  chunk.push_back(arxiv_paper("2402.00005", "Graph networks"));
+  chunk.push_back(arxiv_paper("2402.00003v3", "Attention Is All You Need, Again"));
+  // More than one internal chunk: every id twice, the second time a newer version.
+  for (int version = 1; version <= 2; ++version)
+    for (int i = 0; i < 600; ++i) {
+      Paper paper = arxiv_paper(fmt::format("2403.{:05d}", i), fmt::format("Bulk paper {}", i));
+      paper.version = version;
+      paper.abstract = fmt::format("Version {}.", version);
+      chunk.push_back(paper);
+    }
+
+  for (Store* store : {postgres.get(), sqlite->get()}) {
+    ASSERT_TRUE(store->begin_batch());
+    for (const Paper& paper : stored_first) ASSERT_TRUE(store->upsert(paper));
+    ASSERT_TRUE(store->commit_batch());
+  }
+  ASSERT_TRUE(postgres->begin_batch());
+  auto many = postgres->upsert_many(chunk);
+  ASSERT_TRUE(many) << many.error().message;
+  ASSERT_TRUE(postgres->commit_batch());
+  std::vector<UpsertOutcome> single;
+  ASSERT_TRUE((*sqlite)->begin_batch());
+  for (const Paper& paper : chunk) {
+    auto outcome = (*sqlite)->upsert(paper);
+    ASSERT_TRUE(outcome) << outcome.error().message;
+    single.push_back(*outcome);
+  }
+  ASSERT_TRUE((*sqlite)->commit_batch());
+
+  EXPECT_EQ(*many, single);
+  EXPECT_EQ(std::count(many->begin(), many->end(), UpsertOutcome::unchanged), 1);
+  EXPECT_EQ(postgres->last_change().value_or(0), (*sqlite)->last_change().value_or(1));
+  EXPECT_EQ(stored_papers(*postgres), stored_papers(**sqlite));
+  EXPECT_EQ(changed_ids(*postgres, 0), changed_ids(**sqlite, 0));
+  fs::remove_all(folder);
+}
+
+TEST_F(PostgresStore, UpsertManyRefusesABadRecordBeforeWritingAny) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->begin_batch());
+  const std::vector<Paper> chunk = {arxiv_paper("2503.00001", "Fine"),
+                                    arxiv_paper("not-an-id", "Refused")};
+  auto refused = store->upsert_many(chunk);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("\"not-an-id\" is not an arXiv identifier"),
+            std::string::npos)
+      << refused.error().message;
+  // The batch stays open and holds nothing of the refused chunk.
+  EXPECT_EQ(store->upsert(arxiv_paper("2503.00002", "Afterwards")), UpsertOutcome::added);
+  ASSERT_TRUE(store->commit_batch());
+  EXPECT_EQ(changed_ids(*store, 0), std::vector<std::string>{"2503.00002"});
 }
 
 TEST_F(PostgresStore, OpenStoreChoosesTheBackendByLocator) {

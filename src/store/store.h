@@ -30,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,11 @@ class Store {
   virtual void rollback_batch() = 0;
   // REQUIRES: a batch is open.
   virtual Result<UpsertOutcome> upsert(const Paper& paper) = 0;
+  // Upserts `papers` in order, with the same results as that many upsert() calls, and returns
+  // their outcomes in order. A backend that pays a round trip per statement (PostgreSQL) does a
+  // chunk in a few. A record upsert() would refuse fails the call before anything is written
+  // (the batch stays open). REQUIRES: a batch is open.
+  virtual Result<std::vector<UpsertOutcome>> upsert_many(std::span<const Paper> papers);
 
   // Looks a paper up by paper_id() (an arXiv id, with or without version, or "title-...").
   virtual Result<std::optional<Paper>> find(std::string_view id) = 0;
@@ -120,6 +126,19 @@ Result<void> check_storable(const Paper& paper);
 // Applies the merge rules above to `stored` with `incoming` (its arXiv id already normalised);
 // returns whether `stored` changed. Shared by every backend.
 bool merge_paper(Paper& stored, const Paper& incoming);
+
+inline Result<std::vector<UpsertOutcome>> Store::upsert_many(std::span<const Paper> papers) {
+  for (const Paper& paper : papers)
+    if (auto storable = check_storable(paper); !storable) return std::unexpected(storable.error());
+  std::vector<UpsertOutcome> outcomes;
+  outcomes.reserve(papers.size());
+  for (const Paper& paper : papers) {
+    auto outcome = upsert(paper);
+    if (!outcome) return std::unexpected(outcome.error());
+    outcomes.push_back(*outcome);
+  }
+  return outcomes;
+}
 
 struct SqliteOptions {
   // Caps the database file size (rounded down to whole pages); 0: no cap. Writes that would grow
