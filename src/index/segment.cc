@@ -105,6 +105,21 @@ float round_up(double value) {
 
 }  // namespace
 
+uint8_t encode_length(uint32_t length) {
+  if (length < 128) return static_cast<uint8_t>(length);
+  // 128 + 16·(exponent − 3) + the 4 bits below the leading one; lengths past the last code's
+  // range get the last code, whose decoded length is still below them.
+  uint32_t exponent = bit_width_of(length) - 5;
+  uint32_t code = 128 + 16 * (exponent - 3) + ((length >> exponent) - 16);
+  return static_cast<uint8_t>(std::min<uint32_t>(code, 255));
+}
+
+uint32_t decode_length(uint8_t code) {
+  if (code < 128) return code;
+  uint32_t exponent = (code - 128u) / 16 + 3;
+  return (16 + (code - 128u) % 16) << exponent;
+}
+
 // ---------------------------------------------------------------------------------------------
 // PostingCursor
 
@@ -222,13 +237,16 @@ void PostingCursor::advance_far(uint32_t target) {
   }
 }
 
-bool PostingCursor::skip_light_postings(const std::array<double, kFieldCount>& factor, double limit,
-                                        uint32_t last) {
+bool PostingCursor::skip_light_postings(const CodeWeights& weight_by_code, const uint8_t* codes,
+                                        double limit, uint32_t last) {
   if (doc_ == kNoDoc) return false;
   if (!frequencies_decoded_) decode_frequencies();
   uint32_t i = index_in_block_;
   for (; i < docs_in_block_ && docs_[i] <= last; ++i) {
-    double weight = factor[0] * tfs_[0][i] + factor[1] * tfs_[1][i] + factor[2] * tfs_[2][i];
+    const uint8_t* code = codes + size_t{docs_[i]} * kFieldCount;
+    double weight = tfs_[0][i] * weight_by_code[0][code[0]] +
+                    tfs_[1][i] * weight_by_code[1][code[1]] +
+                    tfs_[2][i] * weight_by_code[2][code[2]];
     if (weight > limit) {
       index_in_block_ = i;
       doc_ = docs_[i];
@@ -433,6 +451,16 @@ int32_t Segment::date(uint32_t doc) const { return docs_[doc].date; }
 int64_t Segment::upvotes(uint32_t doc) const { return docs_[doc].upvotes; }
 uint32_t Segment::field_length(uint32_t doc, size_t field) const {
   return docs_[doc].field_length[field];
+}
+
+const uint8_t* Segment::length_codes() const {
+  std::call_once(length_codes_built_, [this] {
+    length_codes_.resize(size_t{doc_count()} * kFieldCount);
+    for (uint32_t doc = 0; doc < doc_count(); ++doc)
+      for (size_t f = 0; f < kFieldCount; ++f)
+        length_codes_[size_t{doc} * kFieldCount + f] = encode_length(docs_[doc].field_length[f]);
+  });
+  return length_codes_.data();
 }
 
 StoredDoc Segment::stored(uint32_t doc) const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,6 +71,13 @@ struct BlockBound {
   float max_reference_weight = 0;
 };
 
+// One-byte codes of field lengths, for score bounds that take each doc's own lengths into
+// account without reading its 40-byte record: exact below 128, above that rounded down to 4
+// significant bits, so a decoded length never exceeds the true one and bounds stay bounds.
+inline constexpr size_t kLengthCodes = 256;
+uint8_t encode_length(uint32_t length);
+uint32_t decode_length(uint8_t code);
+
 namespace detail {
 struct SegmentHeader;
 struct DocRecord;
@@ -117,12 +125,22 @@ class PostingCursor {
     if (!frequencies_decoded_) decode_frequencies();
     return tfs_[field][index_in_block_];
   }
-  // Within the current block, moves to the first posting at or before `last` whose
-  // Σ_f factor[f]·tf_f exceeds `limit` and returns true; if there is none, moves past them
-  // (to the next block when the block ends first) and returns false. The loop that passes over
-  // a common term's postings too weak to make a document competitive.
-  bool skip_light_postings(const std::array<double, kFieldCount>& factor, double limit,
+  // Within the current block, moves to the first posting at or before `last` whose weight
+  // Σ_f tf_f · weight_by_code[f][codes[doc · kFieldCount + f]] exceeds `limit` and returns true;
+  // if there is none, moves past them (to the next block when the block ends first) and
+  // returns false. The loop that passes over a common term's postings too weak to make a
+  // document competitive; `codes` are the segment's length codes.
+  using CodeWeights = std::array<const double*, kFieldCount>;  // kLengthCodes entries each
+  bool skip_light_postings(const CodeWeights& weight_by_code, const uint8_t* codes, double limit,
                            uint32_t last);
+  // The current posting's weight as skip_light_postings computes it.
+  double weight(const CodeWeights& weight_by_code, const uint8_t* codes) const {
+    if (!frequencies_decoded_) decode_frequencies();
+    const uint8_t* code = codes + size_t{doc_} * kFieldCount;
+    return tfs_[0][index_in_block_] * weight_by_code[0][code[0]] +
+           tfs_[1][index_in_block_] * weight_by_code[1][code[1]] +
+           tfs_[2][index_in_block_] * weight_by_code[2][code[2]];
+  }
   // Positions of the current doc in `field`.
   std::vector<uint32_t> positions(size_t field) const;
   // The same into `out` (cleared first), so that phrase checks reuse one buffer.
@@ -199,6 +217,9 @@ class Segment {
   int64_t upvotes(uint32_t doc) const;
   std::string_view categories(uint32_t doc) const;  // space-separated, primary first
   uint32_t field_length(uint32_t doc, size_t field) const;
+  // Every doc's coded field lengths (encode_length), at doc * kFieldCount + field; built on
+  // first use (one pass over the doc table) and kept while the segment is open.
+  const uint8_t* length_codes() const;
   // Local doc holding `paper_id`, if any (deleted or not).
   std::optional<uint32_t> find_paper(std::string_view paper_id) const;
 
@@ -220,6 +241,8 @@ class Segment {
   const detail::DocRecord* docs_ = nullptr;
   const uint32_t* id_order_ = nullptr;
   const detail::TermRecord* terms_ = nullptr;
+  mutable std::once_flag length_codes_built_;
+  mutable std::vector<uint8_t> length_codes_;
 };
 
 // Writes a segment file from documents in doc order and then terms in byte order, each with

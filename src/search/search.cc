@@ -70,6 +70,10 @@ struct Plan {
   const Query* query = nullptr;
   Bm25fParams params;
   std::array<double, kFieldCount> average_length{};
+  // weight[f] / length_norm(f, decode_length(code)) per field and length code: a term's
+  // weighted frequency bound in a doc from the doc's length codes (index::encode_length).
+  std::array<std::array<double, index::kLengthCodes>, kFieldCount> weight_by_code{};
+  std::array<double, index::kLengthCodes> no_weight{};  // for fields outside a term's scope
 };
 
 size_t intern(std::vector<TermKey>& table, const std::string& term, Scope scope) {
@@ -108,6 +112,13 @@ Plan make_plan(const index::Snapshot& snapshot, const Query& query, const Search
   }
   for (const Clause& clause : query.excluded)
     plan.excluded.push_back(resolve(plan.excluded_terms, clause));
+  for (size_t f = 0; f < kFieldCount; ++f)
+    for (size_t code = 0; code < index::kLengthCodes; ++code)
+      plan.weight_by_code[f][code] =
+          plan.params.weight[f] /
+          index::length_norm(plan.params.b[f],
+                             static_cast<double>(index::decode_length(static_cast<uint8_t>(code))),
+                             plan.average_length[f]);
   auto total_docs = static_cast<double>(snapshot.doc_count());
   for (const TermKey& key : plan.scored) {
     double doc_freq = 0;
@@ -167,9 +178,15 @@ class SegmentSearch {
         view_(view),
         segment_(*view.segment),
         base_(base),
-        reference_scale_(reference_scale(plan, *view.segment) * kBoundSlack) {
+        reference_scale_(reference_scale(plan, *view.segment) * kBoundSlack),
+        length_codes_(view.segment->length_codes()) {
     cursors_.resize(plan.scored.size());
     block_cache_.resize(plan.scored.size());
+    code_weights_.resize(plan.scored.size());
+    for (size_t t = 0; t < plan.scored.size(); ++t)
+      for (size_t f = 0; f < kFieldCount; ++f)
+        code_weights_[t][f] = in_scope(plan.scored[t].scope, f) ? plan.weight_by_code[f].data()
+                                                                : plan.no_weight.data();
     present_.resize(plan.scored.size(), false);
     for (size_t t = 0; t < plan.scored.size(); ++t) {
       if (auto ordinal = segment_.find_term(plan.scored[t].term))
@@ -182,6 +199,14 @@ class SegmentSearch {
   }
 
   uint32_t base() const { return base_; }
+  const PostingCursor::CodeWeights& code_weights(size_t term) const { return code_weights_[term]; }
+  const uint8_t* length_codes() const { return length_codes_; }
+  // Upper bound of the term's score at its cursor's doc from the frequencies and the doc's
+  // length codes (reads no doc record).
+  double cursor_frequency_bound(size_t term) const {
+    double weighted = cursors_[term].weight(code_weights_[term], length_codes_);
+    return weighted > 0 ? saturate(plan_, term, weighted) : 0.0;
+  }
   uint64_t scored_documents() const { return scored_documents_; }
   size_t term_count() const { return cursors_.size(); }
   PostingCursor& cursor(size_t term) { return cursors_[term]; }
@@ -222,12 +247,7 @@ class SegmentSearch {
 
   // The same for one term (0 when its cursor is not on `doc`).
   double term_frequency_bound(size_t term, uint32_t doc) {
-    PostingCursor& cursor = cursors_[term];
-    if (cursor.doc() != doc) return 0.0;
-    const BlockCache& cache = cached_block(term, cursor.shallow_advance(doc));
-    double weighted = cache.tf_factor[0] * cursor.tf(0) + cache.tf_factor[1] * cursor.tf(1) +
-                      cache.tf_factor[2] * cursor.tf(2);
-    return weighted > 0 ? saturate(plan_, term, weighted) : 0.0;
+    return cursors_[term].doc() == doc ? cursor_frequency_bound(term) : 0.0;
   }
 
   // Moves `term`'s cursor over its postings up to `last` whose frequency bound cannot exceed
@@ -251,7 +271,8 @@ class SegmentSearch {
         cursor.advance(std::min(block_last, last) + 1);
         continue;
       }
-      if (cursor.skip_light_postings(cache.tf_factor, max_weighted, last)) return cursor.doc();
+      if (cursor.skip_light_postings(code_weights_[term], length_codes_, max_weighted, last))
+        return cursor.doc();
     }
     return cursor.doc();
   }
@@ -332,6 +353,22 @@ class SegmentSearch {
     return result;
   }
 
+  // Per term, what block_bound and the frequency bounds need of its current block.
+  struct BlockCache {
+    uint32_t last_doc = kNoDoc;
+    double bound = 0;
+  };
+  // The cache entry of `term`'s block ending at `last_doc` (its shallow block).
+  const BlockCache& cached_block(size_t term, uint32_t last_doc) {
+    BlockCache& cache = block_cache_[term];
+    if (cache.last_doc != last_doc) {
+      const BlockBound& bound = cursors_[term].shallow_bound();
+      cache.last_doc = last_doc;
+      cache.bound = bound_score(term, bound);
+    }
+    return cache;
+  }
+
   const Segment& segment() const { return segment_; }
 
  private:
@@ -399,29 +436,9 @@ class SegmentSearch {
   const Segment& segment_;
   uint32_t base_;
   double reference_scale_;
+  const uint8_t* length_codes_;
   std::vector<PostingCursor> cursors_;
-  // Per term, what block_bound and the frequency bounds need of its current block.
-  struct BlockCache {
-    uint32_t last_doc = kNoDoc;
-    double bound = 0;
-    // weight[f] / length_norm(the block's shortest length of f); 0 outside the term's scope.
-    std::array<double, kFieldCount> tf_factor{};
-  };
-  // The cache entry of `term`'s block ending at `last_doc` (its shallow block).
-  const BlockCache& cached_block(size_t term, uint32_t last_doc) {
-    BlockCache& cache = block_cache_[term];
-    if (cache.last_doc != last_doc) {
-      const BlockBound& bound = cursors_[term].shallow_bound();
-      cache.last_doc = last_doc;
-      cache.bound = bound_score(term, bound);
-      for (size_t f = 0; f < kFieldCount; ++f)
-        cache.tf_factor[f] =
-            bound.max_tf[f] > 0 && in_scope(plan_.scored[term].scope, f)
-                ? plan_.params.weight[f] / length_norm(plan_, f, bound.min_length[f])
-                : 0.0;
-    }
-    return cache;
-  }
+  std::vector<PostingCursor::CodeWeights> code_weights_;  // per term, by its scope
   std::vector<BlockCache> block_cache_;
   std::vector<bool> present_;
   std::vector<PostingCursor> excluded_cursors_;
@@ -626,7 +643,7 @@ void top_all_groups(SegmentSearch& search, size_t segment_index, const Plan& pla
 // compete, and the others join rarest first, each swapping its block bound for its frequency
 // bound, so that a candidate is dropped as soon as its bound cannot enter. Survivors are
 // checked for phrases and filters and scored as in top_all_groups; results are identical.
-void top_conjunction(SegmentSearch& search, size_t segment_index, TopK& top) {
+void top_conjunction(SegmentSearch& search, size_t segment_index, const Plan& plan, TopK& top) {
   const size_t terms = search.term_count();
   std::vector<size_t> rarest_first(terms);
   for (size_t t = 0; t < terms; ++t) rarest_first[t] = t;
@@ -635,31 +652,40 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, TopK& top) {
   });
   const size_t lead = rarest_first[0];
   PostingCursor& lead_cursor = search.cursor(lead);
-  std::vector<double> block_bound(terms, 0.0);
-  uint32_t start = 0;
-  while (true) {
-    double window_bound = 0;
-    uint32_t window_end = kNoDoc;
-    for (size_t t = 0; t < terms; ++t) {
-      if (search.cursor(t).doc() == kNoDoc) return;  // a term every match needs has ended
-      block_bound[t] = search.block_bound(t, start);
-      window_bound += block_bound[t];
-      window_end = std::min(window_end, search.cursor(t).shallow_last_doc());
-    }
-    if (top.full() && window_bound * kBoundSlack <= top.threshold()) {
-      if (window_end == kNoDoc) return;
-      start = window_end + 1;
-      continue;
-    }
-    const double others = window_bound - block_bound[lead];
-    lead_cursor.advance(start);
-    while (lead_cursor.doc() != kNoDoc && lead_cursor.doc() <= window_end) {
-      uint32_t doc = top.full() ? search.skip_weak_postings(lead, window_end,
-                                                            top.threshold() / kBoundSlack - others)
-                                : lead_cursor.doc();
-      if (doc == kNoDoc) return;
-      if (doc > window_end) break;
-      double bound = others + search.term_frequency_bound(lead, doc);
+  const double k1 = plan.params.k1;
+  const double lead_ceiling = plan.idf[lead] * (k1 + 1.0);  // its score at unbounded frequency
+  std::vector<const SegmentSearch::BlockCache*> block(terms);
+  std::vector<double> term_bound(terms, 0.0);
+  // Bound of `term`'s score at its cursor's doc: its frequency bound, or its bound in the
+  // current window when that is lower.
+  auto frequency_bound = [&](size_t term) {
+    return std::min(search.cursor_frequency_bound(term), term_bound[term]);
+  };
+  // Offers the matches among the lead's postings in [from, to], with term_bound[t] bounding
+  // term t's score there; false when no match can follow.
+  auto scan = [&](uint32_t from, uint32_t to) {
+    double others = 0;
+    for (size_t t = 0; t < terms; ++t)
+      if (t != lead) others += term_bound[t];
+    lead_cursor.advance(from);
+    // The lead's weighted frequency a posting must exceed, recomputed when the threshold rises.
+    double limit_threshold = std::numeric_limits<double>::quiet_NaN();
+    double max_weighted = -1;
+    while (lead_cursor.doc() != kNoDoc && lead_cursor.doc() <= to) {
+      if (top.full()) {
+        if (top.threshold() != limit_threshold) {
+          limit_threshold = top.threshold();
+          double need = limit_threshold / kBoundSlack - others;
+          if (need >= lead_ceiling) return true;
+          max_weighted = need <= 0 ? -1.0 : k1 * need / (lead_ceiling - need);
+        }
+        // The lead's block holds [from, to], so false means it left the range.
+        if (!lead_cursor.skip_light_postings(search.code_weights(lead), search.length_codes(),
+                                             max_weighted, to))
+          return lead_cursor.doc() != kNoDoc;
+      }
+      const uint32_t doc = lead_cursor.doc();
+      double bound = others + frequency_bound(lead);
       uint32_t next = doc + 1;
       bool competes = true;
       for (size_t rank = 1; rank < terms && competes; ++rank) {
@@ -671,7 +697,7 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, TopK& top) {
           next = cursor.doc();
           break;
         }
-        bound += search.term_frequency_bound(t, doc) - block_bound[t];
+        bound += frequency_bound(t) - term_bound[t];
         competes = !top.full() || bound * kBoundSlack > top.threshold();
       }
       if (competes && search.required_phrases_hold(doc) && search.passes_filters(doc)) {
@@ -684,9 +710,29 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, TopK& top) {
             top.offer(Scored{score, uint64_t{search.base()} + doc, segment_index, doc, true});
         }
       }
-      if (next == kNoDoc) return;
+      if (next == kNoDoc) return false;
       lead_cursor.advance(next);
     }
+    return lead_cursor.doc() != kNoDoc;
+  };
+  uint32_t start = 0;
+  while (true) {
+    double window_bound = 0;
+    uint32_t window_end = kNoDoc;
+    for (size_t t = 0; t < terms; ++t) {
+      // A term every match needs has no posting left: no more matches.
+      if (search.cursor(t).doc() == kNoDoc) return;
+      uint32_t last = search.cursor(t).shallow_advance(start);
+      if (last == kNoDoc) return;
+      block[t] = &search.cached_block(t, last);
+      term_bound[t] = block[t]->bound;
+      window_bound += term_bound[t];
+      window_end = std::min(window_end, last);
+    }
+    bool can_enter = !top.full() || window_bound * kBoundSlack > top.threshold();
+    if (can_enter && !scan(start, window_end)) return;
+    if (window_end == kNoDoc) return;
+    lead_cursor.advance(window_end + 1);
     if (lead_cursor.doc() == kNoDoc) return;
     start = lead_cursor.doc();
   }
@@ -897,7 +943,7 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
     for (size_t s = 0; s < snapshot.segments().size(); ++s) {
       SegmentSearch segment_search(plan, snapshot.segments()[s], base);
       if (single_alternatives)
-        top_conjunction(segment_search, s, first);
+        top_conjunction(segment_search, s, plan, first);
       else
         top_all_groups(segment_search, s, plan, first);
       results.scored_documents += segment_search.scored_documents();

@@ -118,6 +118,37 @@ TEST_F(RealIndex, IndexHasSeveralSegmentsAndDeletions) {
   EXPECT_LT(snapshot().live_count(), snapshot().doc_count());
 }
 
+// Top-k bounds take each doc's lengths from one-byte codes: a decoded length must never exceed
+// the true one (or a bound would undercut a score), and should stay close to it.
+TEST(LengthCodes, DecodeToAtMostTheLengthAndWithin1In16) {
+  uint8_t previous = 0;
+  for (uint32_t length = 0; length < 40000; ++length) {
+    uint8_t code = index::encode_length(length);
+    uint32_t decoded = index::decode_length(code);
+    ASSERT_LE(decoded, length);
+    if (length < 128) {
+      ASSERT_EQ(decoded, length);
+    } else if (length < 31744) {
+      ASSERT_GT(decoded * 17 / 16, length - 1) << length;
+    }
+    ASSERT_GE(code, previous);
+    previous = code;
+  }
+  EXPECT_EQ(index::encode_length(UINT32_MAX), 255);
+}
+
+TEST_F(RealIndex, LengthCodesAreTheDocsCodedLengths) {
+  for (const auto& view : snapshot().segments()) {
+    const index::Segment& segment = *view.segment;
+    const uint8_t* codes = segment.length_codes();
+    for (uint32_t doc = 0; doc < segment.doc_count(); ++doc)
+      for (size_t f = 0; f < index::kFieldCount; ++f) {
+        ASSERT_EQ(codes[doc * index::kFieldCount + f],
+                  index::encode_length(segment.field_length(doc, f)));
+      }
+  }
+}
+
 TEST_F(RealIndex, WandReturnsExactlyTheExhaustiveTopK) {
   // Queries from real title words: common and rare, one to five words, plus operators.
   std::vector<std::string> words;
