@@ -1,5 +1,7 @@
 #include "hybrid/evaluation.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -88,11 +90,14 @@ std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
       semantic_ids.push_back(hit.paper_id);
     rankings.push_back(std::move(keyword_ids));
     rankings.push_back(std::move(semantic_ids));
-    for (const FusionParams& fusion : fusions)
-      rankings.push_back(ids_of(fuse(keyword_hits,
-                                     semantic_for(fusion.feedback_papers, fusion.feedback_weight,
-                                                  fusion.score_keyword_candidates),
-                                     fusion)));
+    for (const FusionParams& fusion : fusions) {
+      const auto& semantic_hits = semantic_for(fusion.feedback_papers, fusion.feedback_weight,
+                                               fusion.score_keyword_candidates);
+      rankings.push_back(ids_of(fusion.fusion == Fusion::kLearned
+                                    ? fuse_learned(keyword_hits, semantic_hits, semantic,
+                                                   query_vector, fusion.learned_weights)
+                                    : fuse(keyword_hits, semantic_hits, fusion)));
+    }
     for (size_t m = 0; m < methods.size(); ++m) {
       const double ndcg = search::ndcg_at_10(rankings[m], relevant->second);
       methods[m].ndcg_per_query.push_back(ndcg);
@@ -108,6 +113,109 @@ std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
     method.scores.recall_at_100 /= static_cast<double>(counted);
   }
   return methods;
+}
+
+std::vector<TrainingQuery> training_queries(const index::Snapshot& keyword,
+                                            const SemanticIndex& semantic,
+                                            const search::BeirBenchmark& benchmark,
+                                            std::span<const size_t> query_indices,
+                                            const FusionParams& feedback) {
+  std::vector<TrainingQuery> queries;
+  search::SearchOptions options;
+  options.limit = kDepth;
+  const size_t word_dimension = word_dimension_of(*semantic.embedder);
+  for (size_t index : query_indices) {
+    const search::BeirQuery& query = benchmark.queries[index];
+    auto relevant = benchmark.qrels.find(query.id);
+    if (relevant == benchmark.qrels.end()) continue;
+    auto keyword_results = search::search(keyword, search::plain_query(query.text), options);
+    std::vector<search::Hit> keyword_hits;
+    if (keyword_results) keyword_hits = std::move(keyword_results->hits);
+    const auto query_vector = semantic.embedder->embed(query.text);
+    const auto steered = feedback_query(*semantic.vectors, query_vector, keyword_hits,
+                                        feedback.feedback_papers, feedback.feedback_weight);
+    auto semantic_hits = semantic.vectors->search(steered, kDepth);
+    if (feedback.score_keyword_candidates)
+      semantic_hits = with_keyword_candidates(*semantic.vectors, steered, std::move(semantic_hits),
+                                              keyword_hits);
+    TrainingQuery& judged = queries.emplace_back();
+    for (const FusionCandidate& candidate : fusion_candidates(
+             keyword_hits, semantic_hits, *semantic.vectors, query_vector, word_dimension)) {
+      judged.features.push_back(candidate.features);
+      const auto grade = relevant->second.find(candidate.paper_id);
+      judged.gains.push_back(grade == relevant->second.end() ? 0.0
+                                                             : std::pow(2.0, grade->second) - 1.0);
+    }
+    std::vector<int> grades;
+    for (const auto& [paper, grade] : relevant->second) grades.push_back(grade);
+    std::sort(grades.rbegin(), grades.rend());
+    for (size_t i = 0; i < grades.size() && i < 10; ++i)
+      judged.ideal_dcg +=
+          (std::pow(2.0, grades[i]) - 1.0) / std::log2(static_cast<double>(i) + 2.0);
+    judged.relevant = relevant->second.size();
+  }
+  return queries;
+}
+
+std::vector<LearnedFusionScore> evaluate_learned_fusions(std::span<const TrainingQuery> tuning,
+                                                         std::span<const TrainingQuery> held_out,
+                                                         size_t folds) {
+  struct Variant {
+    std::string name;
+    std::vector<FusionFeature> features;
+  };
+  const std::vector<Variant> variants = {
+      {"learned: scores", {kKeywordScore, kSemanticScore}},
+      {"learned: scores, matched all", {kKeywordScore, kSemanticScore, kMatchedAll}},
+      {"learned: scores, ranks, matched all",
+       {kKeywordScore, kSemanticScore, kKeywordRank, kSemanticRank, kMatchedAll}},
+      {"learned: scores, matched all, word and LSI cosines",
+       {kKeywordScore, kSemanticScore, kMatchedAll, kWordCosine, kLsiCosine}},
+      {"learned: all features",
+       {kKeywordScore, kSemanticScore, kKeywordRank, kSemanticRank, kMatchedAll, kWordCosine,
+        kLsiCosine}},
+  };
+  std::vector<LearnedFusionScore> scores;
+  for (const Variant& variant : variants) {
+    FitOptions options;
+    // From the score blend at w = 0.4, so each fit starts where the blends left off.
+    options.start[kKeywordScore] = 0.6;
+    options.start[kSemanticScore] = 0.4;
+    for (FusionFeature feature : variant.features) options.use[feature] = true;
+    LearnedFusionScore& score = scores.emplace_back();
+    score.variant = variant.name;
+    score.out_of_fold_ndcg = cross_validate_fit(tuning, options, folds);
+    score.weights = fit_fusion_weights(tuning, options);
+    score.held_out.method = variant.name;
+    for (const TrainingQuery& query : held_out) {
+      const double ndcg = ranked_ndcg_at_10(query, score.weights);
+      score.held_out.ndcg_per_query.push_back(ndcg);
+      score.held_out.scores.ndcg_at_10 += ndcg;
+      score.held_out.scores.recall_at_100 += ranked_recall_at_100(query, score.weights);
+    }
+    score.held_out.scores.queries = held_out.size();
+    if (!held_out.empty()) {
+      score.held_out.scores.ndcg_at_10 /= static_cast<double>(held_out.size());
+      score.held_out.scores.recall_at_100 /= static_cast<double>(held_out.size());
+    }
+  }
+  std::stable_sort(scores.begin(), scores.end(), [](const auto& a, const auto& b) {
+    return a.out_of_fold_ndcg > b.out_of_fold_ndcg;
+  });
+  return scores;
+}
+
+std::string describe(const FusionWeights& weights) {
+  std::string text;
+  for (size_t f = 0; f < weights.size(); ++f) {
+    if (weights[f] == 0) continue;
+    if (!text.empty())
+      text += weights[f] < 0 ? " - " : " + ";
+    else if (weights[f] < 0)
+      text += "-";
+    text += fmt::format("{:.3f} {}", std::abs(weights[f]), feature_name(f));
+  }
+  return text;
 }
 
 PairedDifference paired_difference(const MethodScores& a, const MethodScores& b) {

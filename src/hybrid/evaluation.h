@@ -61,6 +61,28 @@ struct PairedDifference {
 };
 PairedDifference paired_difference(const MethodScores& a, const MethodScores& b);
 
+// The candidates and features of every judged query in `query_indices` (in the order
+// evaluate_methods scores them), with the feedback settings of `feedback`, for fitting a
+// learned fusion.
+std::vector<TrainingQuery> training_queries(const index::Snapshot& keyword,
+                                            const SemanticIndex& semantic,
+                                            const search::BeirBenchmark& benchmark,
+                                            std::span<const size_t> query_indices,
+                                            const FusionParams& feedback);
+
+// A learned fusion's variant (which features it may weigh) fit on the tuning queries and
+// judged by the same k-fold cross-validation as the blends, then scored on the held-out ones.
+struct LearnedFusionScore {
+  std::string variant;          // "learned: scores, matched all"
+  double out_of_fold_ndcg = 0;  // on the tuning queries
+  FusionWeights weights{};      // fit on all the tuning queries
+  MethodScores held_out;        // with those weights
+};
+std::vector<LearnedFusionScore> evaluate_learned_fusions(std::span<const TrainingQuery> tuning,
+                                                         std::span<const TrainingQuery> held_out,
+                                                         size_t folds);
+std::string describe(const FusionWeights& weights);  // "0.55 keyword score + 0.30 ..."
+
 // The fusions `paperboy eval` compares: RRF, and the min-max and z-score blends at weights
 // 0.1 to 0.7, each without and with pseudo-relevance feedback from the top 3 or 10 keyword hits,
 // with and without semantic scores for every keyword candidate.

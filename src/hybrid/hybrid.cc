@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/date.h"
+#include "embed/sif_model.h"
 #include "encoder/paper_embedder.h"
 #include "search/query.h"
 
@@ -92,6 +93,7 @@ std::optional<Fusion> parse_fusion(std::string_view name) {
   if (name == "rrf") return Fusion::kReciprocalRank;
   if (name == "blend") return Fusion::kScoreBlend;
   if (name == "zscore") return Fusion::kZScore;
+  if (name == "learned") return Fusion::kLearned;
   return std::nullopt;
 }
 
@@ -103,6 +105,8 @@ std::string_view fusion_name(Fusion fusion) {
       return "blend";
     case Fusion::kZScore:
       return "zscore";
+    case Fusion::kLearned:
+      return "learned";
   }
   return "blend";
 }
@@ -111,6 +115,8 @@ std::string describe(const FusionParams& params) {
   std::string name(fusion_name(params.fusion));
   if (params.fusion == Fusion::kReciprocalRank)
     name += fmt::format(" k={:g}", params.rrf_k);
+  else if (params.fusion == Fusion::kLearned)
+    name += fmt::format(" {}", kLearnedFusionVersion);
   else
     name += fmt::format(" w={:.2f}", params.semantic_weight);
   if (params.feedback_papers > 0)
@@ -218,6 +224,36 @@ std::vector<HybridHit> fuse(const std::vector<search::Hit>& keyword,
   return hits;
 }
 
+std::vector<HybridHit> fuse_learned(const std::vector<search::Hit>& keyword,
+                                    const std::vector<vector::Neighbor>& semantic,
+                                    const SemanticIndex& index, std::span<const float> plain_query,
+                                    const FusionWeights& weights) {
+  const auto candidates = fusion_candidates(keyword, semantic, *index.vectors, plain_query,
+                                            word_dimension_of(*index.embedder));
+  std::vector<HybridHit> hits;
+  hits.reserve(candidates.size());
+  for (const FusionCandidate& candidate : candidates) {
+    HybridHit& hit = hits.emplace_back();
+    hit.paper_id = candidate.paper_id;
+    hit.score = fused_score(candidate.features, weights);
+    hit.semantic_score = candidate.semantic_similarity;
+    if (candidate.keyword != nullptr) {
+      hit.keyword_score = candidate.keyword->score;
+      hit.date = candidate.keyword->date;
+      hit.upvotes = candidate.keyword->upvotes;
+    }
+  }
+  std::stable_sort(hits.begin(), hits.end(),
+                   [](const HybridHit& a, const HybridHit& b) { return a.score > b.score; });
+  return hits;
+}
+
+size_t word_dimension_of(const embed::Embedder& embedder) {
+  if (const auto* sif = dynamic_cast<const embed::SifModel*>(&embedder))
+    return sif->word_dimension();
+  return embedder.dimension();
+}
+
 std::vector<vector::Neighbor> with_keyword_candidates(const vector::VectorIndex& vectors,
                                                       std::span<const float> query,
                                                       std::vector<vector::Neighbor> semantic,
@@ -306,10 +342,11 @@ Result<HybridResults> search(const index::Snapshot* keyword, const SemanticIndex
   }
 
   std::vector<vector::Neighbor> semantic_hits;
-  std::vector<float> query_vector;
+  std::vector<float> query_vector, plain_query_vector;
   if (results.mode != Mode::kKeyword && !results.jumped) {
     const std::string text = semantic_text(query_text);
     query_vector = semantic->embedder->embed(text);
+    plain_query_vector = query_vector;
     if (results.mode == Mode::kHybrid && options.fusion.feedback_papers > 0)
       query_vector = feedback_query(*semantic->vectors, query_vector, keyword_hits,
                                     options.fusion.feedback_papers, options.fusion.feedback_weight);
@@ -342,7 +379,10 @@ Result<HybridResults> search(const index::Snapshot* keyword, const SemanticIndex
     if (options.fusion.score_keyword_candidates)
       semantic_hits = with_keyword_candidates(*semantic->vectors, query_vector,
                                               std::move(semantic_hits), keyword_hits);
-    ranked = fuse(keyword_hits, semantic_hits, options.fusion);
+    ranked = options.fusion.fusion == Fusion::kLearned
+                 ? fuse_learned(keyword_hits, semantic_hits, *semantic, plain_query_vector,
+                                options.fusion.learned_weights)
+                 : fuse(keyword_hits, semantic_hits, options.fusion);
   } else if (results.mode == Mode::kSemantic) {
     for (const vector::Neighbor& neighbor : semantic_hits) {
       HybridHit& hit = ranked.emplace_back();

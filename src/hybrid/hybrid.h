@@ -8,7 +8,8 @@
 //  - reciprocal rank fusion (Cormack et al. 2009): score = sum over sides of 1 / (k + rank);
 //  - score blend: each side's scores min-max normalised over its candidates, then
 //    (1 - w) * keyword + w * semantic, a side's missing paper counting as that side's lowest;
-//  - z-score blend: the same with each side standardised (minus mean, over standard deviation).
+//  - z-score blend: the same with each side standardised (minus mean, over standard deviation);
+//  - learned: a weighted sum of per-candidate features fit on tuning queries (learned_fusion.h).
 // In hybrid mode the semantic query can take pseudo-relevance feedback from the keyword side:
 // the query vector is moved toward the mean vector of the best keyword hits before the vector
 // search, so the semantic side looks for papers like the ones the words found.
@@ -28,6 +29,7 @@
 
 #include "core/result.h"
 #include "embed/embedder.h"
+#include "hybrid/learned_fusion.h"
 #include "index/index.h"
 #include "search/search.h"
 #include "vector/vector_index.h"
@@ -35,11 +37,11 @@
 namespace paperboy::hybrid {
 
 enum class Mode { kKeyword, kSemantic, kHybrid };
-enum class Fusion { kReciprocalRank, kScoreBlend, kZScore };
+enum class Fusion { kReciprocalRank, kScoreBlend, kZScore, kLearned };
 
 std::optional<Mode> parse_mode(std::string_view name);  // "keyword", "semantic", "hybrid"
 std::string_view mode_name(Mode mode);
-std::optional<Fusion> parse_fusion(std::string_view name);  // "rrf", "blend", "zscore"
+std::optional<Fusion> parse_fusion(std::string_view name);  // "rrf", "blend", "zscore", "learned"
 std::string_view fusion_name(Fusion fusion);
 
 // The defaults: the fusion chosen by cross-validation on SciFact's tuning queries (docs/search.md).
@@ -52,9 +54,11 @@ struct FusionParams {
   // Give keyword candidates the semantic side did not return their own similarity to the
   // query (from their stored vectors) instead of that side's lowest score.
   bool score_keyword_candidates = true;
+  FusionWeights learned_weights = kLearnedFusionWeights;  // of the learned fusion
 };
 
-// Names a fusion and its parameters: "rrf k=60", "blend w=0.20 feedback 3x0.50".
+// Names a fusion and its parameters: "rrf k=60", "blend w=0.20 feedback 3x0.50",
+// "learned v1 feedback 3x0.50 scored".
 std::string describe(const FusionParams& params);
 
 struct HybridOptions {
@@ -95,6 +99,15 @@ Result<SemanticIndex> open_semantic(const std::filesystem::path& vectors_dir);
 std::vector<HybridHit> fuse(const std::vector<search::Hit>& keyword,
                             const std::vector<vector::Neighbor>& semantic,
                             const FusionParams& params);
+
+// The learned fusion of the two rankings: `plain_query` is the query vector before feedback.
+std::vector<HybridHit> fuse_learned(const std::vector<search::Hit>& keyword,
+                                    const std::vector<vector::Neighbor>& semantic,
+                                    const SemanticIndex& index, std::span<const float> plain_query,
+                                    const FusionWeights& weights);
+
+// The length of the word-vector part of the embedder's vectors (all of it for a transformer).
+size_t word_dimension_of(const embed::Embedder& embedder);
 
 // normalise((1 - weight) * query + weight * mean of the vectors of the first `papers` keyword
 // hits): pseudo-relevance feedback for the semantic side. Returns `query` unchanged when none

@@ -261,6 +261,38 @@ TEST(HybridSearch, HybridMixesBothSidesAndHonoursFilters) {
   }
 }
 
+TEST(HybridSearch, LearnedFusionWithTheBlendsWeightsRanksAsTheBlend) {
+  // Both sides' scores are min-max normalised with missing papers at 0, so weights 0.6 and 0.4
+  // on them are the blend at w = 0.4; other weights must change the order.
+  Fixture& f = fixture();
+  HybridOptions blend = options(Mode::kHybrid, 20);
+  blend.fusion.fusion = Fusion::kScoreBlend;
+  blend.fusion.semantic_weight = 0.4;
+  HybridOptions learned = blend;
+  learned.fusion.fusion = Fusion::kLearned;
+  learned.fusion.learned_weights = {0.6, 0.4, 0, 0, 0, 0, 0};
+  HybridOptions lsi_only = learned;
+  lsi_only.fusion.learned_weights = {0, 0, 0, 0, 0, 0, 1};
+  const char* query = "speech recognition for low-resource languages";
+  auto by_blend = search(f.keyword.get(), &f.semantic, query, blend);
+  auto by_learned = search(f.keyword.get(), &f.semantic, query, learned);
+  auto by_lsi = search(f.keyword.get(), &f.semantic, query, lsi_only);
+  ASSERT_TRUE(by_blend && by_learned && by_lsi);
+  ASSERT_EQ(by_learned->hits.size(), 20u);
+  ASSERT_EQ(by_blend->hits.size(), by_learned->hits.size());
+  size_t same_place = 0;
+  for (size_t i = 0; i < by_blend->hits.size(); ++i) {
+    EXPECT_EQ(by_learned->hits[i].paper_id, by_blend->hits[i].paper_id) << i;
+    EXPECT_NEAR(by_learned->hits[i].score, by_blend->hits[i].score, 1e-9) << i;
+    same_place += by_lsi->hits[i].paper_id == by_blend->hits[i].paper_id;
+  }
+  EXPECT_LT(same_place, 20u);
+  EXPECT_TRUE(by_learned->hits[0].keyword_score);
+  EXPECT_FALSE(by_learned->hits[0].date.empty());
+  EXPECT_EQ(describe(learned.fusion), "learned v1 feedback 3x0.50 scored");
+  EXPECT_EQ(parse_fusion("learned"), Fusion::kLearned);
+}
+
 TEST(HybridSearch, WithoutVectorsHybridIsKeywordAndSemanticSaysWhy) {
   Fixture& f = fixture();
   auto hybrid = search(f.keyword.get(), nullptr, "transformer", options(Mode::kHybrid));
