@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <numeric>
 #include <queue>
 #include <sstream>
 
@@ -75,11 +77,148 @@ int32_t days_of(const std::string& iso_date) {
   return static_cast<int32_t>(day->time_since_epoch().count());
 }
 
-// One analysed word of a document, before grouping by term.
-struct FieldToken {
-  const text::Token* token;
-  uint8_t field;
+// Below this many documents a segment is analysed on one thread: starting more costs more.
+constexpr size_t kMinDocsPerChunk = 2'000;
+
+// The term dictionary of a segment being built: each term's bytes stored once, found again
+// through an open-addressing table of ids, so a token costs one hash and usually one compare
+// (a map keyed by std::string cost a node and cache misses per lookup).
+class TermDictionary {
+ public:
+  uint32_t intern(std::string_view term) {
+    if ((hashes_.size() + 1) * 2 > slots_.size()) grow();
+    size_t mask = slots_.size() - 1;
+    uint64_t hash = std::hash<std::string_view>{}(term);
+    for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
+      uint32_t id = slots_[slot];
+      if (id == kEmptySlot) {
+        id = static_cast<uint32_t>(hashes_.size());
+        bytes_.append(term);
+        offsets_.push_back(bytes_.size());
+        hashes_.push_back(hash);
+        slots_[slot] = id;
+        return id;
+      }
+      if (hashes_[id] == hash && this->term(id) == term) return id;
+    }
+  }
+  std::string_view term(uint32_t id) const {
+    return std::string_view(bytes_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+  uint32_t size() const { return static_cast<uint32_t>(hashes_.size()); }
+
+ private:
+  static constexpr uint32_t kEmptySlot = UINT32_MAX;
+  void grow() {
+    slots_.assign(std::max<size_t>(1024, slots_.size() * 2), kEmptySlot);
+    size_t mask = slots_.size() - 1;
+    for (uint32_t id = 0; id < hashes_.size(); ++id) {
+      size_t slot = hashes_[id] & mask;
+      while (slots_[slot] != kEmptySlot) slot = (slot + 1) & mask;
+      slots_[slot] = id;
+    }
+  }
+  std::string bytes_;
+  std::vector<uint64_t> offsets_{0};
+  std::vector<uint64_t> hashes_;
+  std::vector<uint32_t> slots_;
 };
+
+// The postings of a run of consecutive documents, grouped by term (ids of the chunk's own
+// dictionary) and in doc order within a term.
+struct ChunkPostings {
+  TermDictionary terms;
+  std::vector<uint32_t> sorted_terms;    // ids in term byte order
+  std::vector<uint64_t> term_start;      // per id, its first posting; one more at the end
+  std::vector<uint64_t> position_start;  // per id, its first position; one more at the end
+  std::vector<uint32_t> docs;
+  std::vector<std::array<uint32_t, kFieldCount>> tf;
+  std::vector<uint32_t> positions;  // per posting: title positions, then abstract, authors
+};
+
+// A token's place in the document's posting order: term, then field, then position.
+uint64_t token_key(uint32_t term, size_t field, uint32_t position) {
+  return uint64_t{term} << 34 | uint64_t{field} << 32 | position;
+}
+
+// Analyses documents [first, last) into `out` and fills their stored values.
+void analyze_chunk(const std::vector<IndexDocument>& documents, size_t first, size_t last,
+                   std::vector<StoredDoc>& stored, ChunkPostings& out) {
+  // Postings in doc order first; grouped by term below with a counting sort.
+  std::vector<uint32_t> posting_terms;
+  std::vector<uint32_t> posting_docs;
+  std::vector<std::array<uint32_t, kFieldCount>> posting_tf;
+  std::vector<uint32_t> doc_positions;
+  std::array<std::vector<text::Token>, kFieldCount> tokens;
+  std::vector<uint64_t> keys;
+  for (size_t doc = first; doc < last; ++doc) {
+    const IndexDocument& document = documents[doc];
+    for (auto& field_tokens : tokens) field_tokens.clear();
+    text::analyze_into(document.title, 0, tokens[kTitle]);
+    text::analyze_into(document.abstract, 0, tokens[kAbstract]);
+    uint32_t next_position = 0;
+    for (const std::string& author : document.authors)
+      next_position = text::analyze_into(author, next_position, tokens[kAuthors]) + kAuthorGap;
+    keys.clear();
+    std::array<uint32_t, kFieldCount> length{};
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      for (const text::Token& token : tokens[f]) {
+        keys.push_back(token_key(out.terms.intern(token.term), f, token.position));
+        if (!token.overlay) ++length[f];
+      }
+    }
+    std::sort(keys.begin(), keys.end());
+    for (size_t i = 0; i < keys.size();) {
+      auto term = static_cast<uint32_t>(keys[i] >> 34);
+      std::array<uint32_t, kFieldCount> tf{};
+      for (; i < keys.size() && keys[i] >> 34 == term; ++i) {
+        ++tf[keys[i] >> 32 & 3];
+        doc_positions.push_back(static_cast<uint32_t>(keys[i]));
+      }
+      posting_terms.push_back(term);
+      posting_docs.push_back(static_cast<uint32_t>(doc));
+      posting_tf.push_back(tf);
+    }
+    stored[doc] = document.stored;
+    stored[doc].field_length = length;
+  }
+
+  size_t term_count = out.terms.size();
+  out.term_start.assign(term_count + 1, 0);
+  out.position_start.assign(term_count + 1, 0);
+  auto positions_of = [](const std::array<uint32_t, kFieldCount>& tf) {
+    return uint64_t{tf[0]} + tf[1] + tf[2];
+  };
+  for (size_t p = 0; p < posting_terms.size(); ++p) {
+    ++out.term_start[posting_terms[p] + 1];
+    out.position_start[posting_terms[p] + 1] += positions_of(posting_tf[p]);
+  }
+  for (size_t id = 0; id < term_count; ++id) {
+    out.term_start[id + 1] += out.term_start[id];
+    out.position_start[id + 1] += out.position_start[id];
+  }
+  std::vector<uint64_t> next_posting(out.term_start.begin(), out.term_start.end() - 1);
+  std::vector<uint64_t> next_position(out.position_start.begin(), out.position_start.end() - 1);
+  out.docs.resize(posting_terms.size());
+  out.tf.resize(posting_terms.size());
+  out.positions.resize(doc_positions.size());
+  size_t read_position = 0;
+  for (size_t p = 0; p < posting_terms.size(); ++p) {
+    uint32_t term = posting_terms[p];
+    uint64_t target = next_posting[term]++;
+    out.docs[target] = posting_docs[p];
+    out.tf[target] = posting_tf[p];
+    uint64_t count = positions_of(posting_tf[p]);
+    std::copy_n(doc_positions.begin() + static_cast<ptrdiff_t>(read_position), count,
+                out.positions.begin() + static_cast<ptrdiff_t>(next_position[term]));
+    next_position[term] += count;
+    read_position += count;
+  }
+  out.sorted_terms.resize(term_count);
+  std::iota(out.sorted_terms.begin(), out.sorted_terms.end(), 0u);
+  std::sort(out.sorted_terms.begin(), out.sorted_terms.end(),
+            [&](uint32_t a, uint32_t b) { return out.terms.term(a) < out.terms.term(b); });
+}
 
 Result<std::vector<uint64_t>> read_deletions(const std::filesystem::path& path, uint32_t doc_count,
                                              uint32_t& deleted_count) {
@@ -171,59 +310,59 @@ IndexDocument document_from_paper(const Paper& paper) {
 }
 
 Result<std::shared_ptr<const Segment>> write_segment(const std::filesystem::path& path,
-                                                     std::vector<IndexDocument>& documents) {
-  std::unordered_map<std::string, PostingList> postings;
-  std::vector<StoredDoc> stored;
-  stored.reserve(documents.size());
-  std::array<std::vector<text::Token>, kFieldCount> tokens;
-  std::vector<FieldToken> doc_tokens;
-  for (uint32_t doc = 0; doc < documents.size(); ++doc) {
-    IndexDocument& document = documents[doc];
-    for (auto& field_tokens : tokens) field_tokens.clear();
-    text::analyze_into(document.title, 0, tokens[kTitle]);
-    text::analyze_into(document.abstract, 0, tokens[kAbstract]);
-    uint32_t next_position = 0;
-    for (const std::string& author : document.authors)
-      next_position = text::analyze_into(author, next_position, tokens[kAuthors]) + kAuthorGap;
-    // Group the document's words by term; within a term, field order then position order is
-    // the layout postings keep.
-    doc_tokens.clear();
-    std::array<uint32_t, kFieldCount> length{};
-    for (size_t f = 0; f < kFieldCount; ++f) {
-      for (const text::Token& token : tokens[f]) {
-        doc_tokens.push_back({&token, static_cast<uint8_t>(f)});
-        if (!token.overlay) ++length[f];
-      }
-    }
-    std::sort(doc_tokens.begin(), doc_tokens.end(), [](const FieldToken& a, const FieldToken& b) {
-      if (a.token->term != b.token->term) return a.token->term < b.token->term;
-      if (a.field != b.field) return a.field < b.field;
-      return a.token->position < b.token->position;
+                                                     const std::vector<IndexDocument>& documents,
+                                                     size_t threads) {
+  std::vector<StoredDoc> stored(documents.size());
+  // Analysis is most of the work: consecutive runs of documents are analysed in parallel, and
+  // their postings are concatenated term by term in doc order, so the file is the same
+  // whatever the number of threads.
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  size_t chunk_count =
+      std::clamp<size_t>(documents.size() / kMinDocsPerChunk, 1, std::max<size_t>(threads, 1));
+  std::vector<ChunkPostings> chunks(chunk_count);
+  auto chunk_first = [&](size_t chunk) { return documents.size() * chunk / chunk_count; };
+  std::vector<std::thread> workers;
+  for (size_t c = 1; c < chunk_count; ++c)
+    workers.emplace_back([&, c] {
+      analyze_chunk(documents, chunk_first(c), chunk_first(c + 1), stored, chunks[c]);
     });
-    for (size_t i = 0; i < doc_tokens.size();) {
-      const std::string& term = doc_tokens[i].token->term;
-      PostingList& list = postings[term];
-      list.docs.push_back(doc);
-      std::array<uint32_t, kFieldCount> tf{};
-      for (; i < doc_tokens.size() && doc_tokens[i].token->term == term; ++i) {
-        ++tf[doc_tokens[i].field];
-        list.positions.push_back(doc_tokens[i].token->position);
-      }
-      list.tf.push_back(tf);
-    }
-    document.stored.field_length = length;
-    stored.push_back(document.stored);
-  }
+  analyze_chunk(documents, 0, chunk_first(1), stored, chunks[0]);
+  for (std::thread& worker : workers) worker.join();
+
   auto writer = SegmentFileWriter::create(path, stored);
   if (!writer) return fail(writer.error().message);
-  std::vector<const std::string*> terms;
-  terms.reserve(postings.size());
-  for (const auto& entry : postings) terms.push_back(&entry.first);
-  std::sort(terms.begin(), terms.end(),
-            [](const std::string* a, const std::string* b) { return *a < *b; });
-  for (const std::string* term : terms)
-    if (auto added = writer->add_term(*term, postings[*term]); !added)
-      return fail(added.error().message);
+  stored.clear();
+  stored.shrink_to_fit();
+  // Merge the chunks' sorted term lists; a term's postings are its chunks' in chunk order.
+  std::vector<size_t> rank(chunk_count, 0);
+  auto current_term = [&](size_t c) {
+    const ChunkPostings& chunk = chunks[c];
+    return chunk.terms.term(chunk.sorted_terms[rank[c]]);
+  };
+  PostingList postings;
+  while (true) {
+    std::optional<std::string_view> smallest;
+    for (size_t c = 0; c < chunk_count; ++c)
+      if (rank[c] < chunks[c].sorted_terms.size() && (!smallest || current_term(c) < *smallest))
+        smallest = current_term(c);
+    if (!smallest) break;
+    std::string_view term = *smallest;
+    postings.clear();
+    for (size_t c = 0; c < chunk_count; ++c) {
+      if (rank[c] >= chunks[c].sorted_terms.size() || current_term(c) != term) continue;
+      const ChunkPostings& chunk = chunks[c];
+      uint32_t id = chunk.sorted_terms[rank[c]++];
+      postings.docs.insert(postings.docs.end(), chunk.docs.begin() + chunk.term_start[id],
+                           chunk.docs.begin() + chunk.term_start[id + 1]);
+      postings.tf.insert(postings.tf.end(), chunk.tf.begin() + chunk.term_start[id],
+                         chunk.tf.begin() + chunk.term_start[id + 1]);
+      postings.positions.insert(postings.positions.end(),
+                                chunk.positions.begin() + chunk.position_start[id],
+                                chunk.positions.begin() + chunk.position_start[id + 1]);
+    }
+    // The term's bytes live in its chunk's dictionary, which outlives the call.
+    if (auto added = writer->add_term(term, postings); !added) return fail(added.error().message);
+  }
   if (auto finished = writer->finish(); !finished) return fail(finished.error().message);
   return Segment::open(path);
 }
@@ -529,7 +668,7 @@ Result<void> IndexWriter::flush_buffer() {
     files_in_progress_.insert(name);
   }
   // Written without the lock, so that a background merge can commit meanwhile.
-  auto segment = write_segment(directory_ / name, documents);
+  auto segment = write_segment(directory_ / name, documents, options_.analysis_threads);
   std::lock_guard lock(mutex_);
   files_in_progress_.erase(name);
   if (!segment) return fail(segment.error().message);

@@ -121,6 +121,9 @@ struct WriterOptions {
   // still decides when they become visible.
   size_t max_buffered_docs = 50'000;
   MergePolicy merge_policy = {};
+  // Threads analysing the documents of a flushed segment; 0: one per core. The segment file
+  // is the same whatever the number.
+  size_t analysis_threads = 0;
 };
 
 class IndexWriter {
@@ -195,8 +198,10 @@ Result<std::shared_ptr<const Segment>> write_merged_segment(
     const std::filesystem::path& path, const std::vector<SegmentView>& sources,
     std::vector<std::vector<uint32_t>>& remap, const std::atomic<bool>& cancel);
 
-// Writes one segment file holding `documents` (already de-duplicated), fsync'd.
+// Writes one segment file holding `documents` (already de-duplicated), fsync'd, analysing
+// them on `threads` threads (0: one per core); the file does not depend on the number.
 Result<std::shared_ptr<const Segment>> write_segment(const std::filesystem::path& path,
-                                                     std::vector<IndexDocument>& documents);
+                                                     const std::vector<IndexDocument>& documents,
+                                                     size_t threads = 0);
 
 }  // namespace paperboy::index

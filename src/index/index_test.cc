@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -111,6 +113,52 @@ TEST(Index, RoundTripsPostingsPositionsAndStoredFields) {
   EXPECT_FALSE(segment.find_term("zebra"));
 }
 
+std::string file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(Index, ParallelAnalysisWritesTheSameSegmentFile) {
+  // Enough documents for several analysis chunks; common words span every chunk, rare ones
+  // only some, and words repeat within a document and across fields.
+  std::mt19937 random(7);
+  const std::vector<std::string> common = {"model",   "state-space", "learning", "GPT-4",
+                                           "network", "Schrödinger", "the",      "data"};
+  std::vector<IndexDocument> documents;
+  for (int d = 0; d < 6'500; ++d) {
+    std::string title = common[random() % common.size()] + " rare" + std::to_string(d % 997);
+    std::string abstract;
+    for (int w = 0; w < 8; ++w)
+      abstract += common[random() % common.size()] + " w" + std::to_string(random() % 5000) + " ";
+    documents.push_back(make_doc("p" + std::to_string(d), title, abstract,
+                                 {"Author " + std::to_string(d % 13), "Ada Model"}));
+  }
+  TempDir dir;
+  std::map<size_t, std::string> files;
+  for (size_t threads : {1, 2, 5}) {
+    auto path = dir.path() / ("threads-" + std::to_string(threads) + ".seg");
+    auto segment = write_segment(path, documents, threads);
+    ASSERT_TRUE(segment) << segment.error().message;
+    files[threads] = file_bytes(path);
+    if (threads != 1) continue;
+    // The one-thread file holds every document of a common word, in order.
+    auto ordinal = (*segment)->find_term("model");
+    ASSERT_TRUE(ordinal);
+    uint32_t count = 0;
+    uint32_t previous = 0;
+    for (auto cursor = (*segment)->cursor(*ordinal); cursor.doc() != kNoDoc; cursor.next()) {
+      if (count > 0) {
+        EXPECT_GT(cursor.doc(), previous);
+      }
+      previous = cursor.doc();
+      ++count;
+    }
+    EXPECT_EQ(count, (*segment)->doc_count());  // every doc has "Ada Model" among its authors
+  }
+  EXPECT_FALSE(files[1].empty());
+  EXPECT_TRUE(files[1] == files[2]);
+  EXPECT_TRUE(files[1] == files[5]);
+}
 TEST(Index, SkipsAcrossManyBlocks) {
   TempDir dir;
   auto writer = IndexWriter::open(dir.path());

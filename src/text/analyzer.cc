@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 
 #include "core/arxiv_id.h"
@@ -84,6 +85,13 @@ std::vector<CodePoint> decode(std::string_view text) {
   points.reserve(text.size());
   size_t offset = 0;
   while (offset < text.size()) {
+    auto byte = static_cast<unsigned char>(text[offset]);
+    if (byte < 0x80) {  // most of English text: one byte is one code point
+      points.push_back(
+          CodePoint{byte, static_cast<uint32_t>(offset), static_cast<uint32_t>(offset + 1)});
+      ++offset;
+      continue;
+    }
     utf8proc_int32_t cp = 0;
     auto length = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + offset),
                                    static_cast<utf8proc_ssize_t>(text.size() - offset), &cp);
@@ -182,7 +190,10 @@ class Scanner {
 
   // Reads the compound word starting at point `index`; returns the index after it.
   size_t scan_word(size_t index, bool in_url, uint32_t limit = UINT32_MAX) {
-    std::vector<Part> parts(1);
+    // Reused across words: one allocation per analysis instead of one per word.
+    std::vector<Part>& parts = parts_;
+    parts.clear();
+    parts.emplace_back();
     parts.back().start = points_[index].start;
     size_t i = index;
     while (i < points_.size() && points_[i].start < limit) {
@@ -245,6 +256,11 @@ class Scanner {
       ++end;
     }
     while (end > start && text_[end - 1] == '.') --end;
+    // Every arXiv id has digits; most words have none and need no parsing.
+    std::string_view candidate = text_.substr(start, end - start);
+    if (std::none_of(candidate.begin(), candidate.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }))
+      return std::string();
     auto id = parse_arxiv_id(text_.substr(start, end - start));
     return id ? fold(id->id) : std::string();
   }
@@ -252,8 +268,10 @@ class Scanner {
   void emit_parts(const std::vector<Part>& parts, bool with_joined, const std::string& arxiv_id,
                   uint32_t word_start, uint32_t word_end) {
     uint32_t first_position = position_;
-    std::vector<std::string> emitted;
-    std::string joined;
+    std::vector<std::string>& emitted = emitted_;
+    emitted.clear();
+    std::string& joined = joined_;
+    joined.clear();
     for (const Part& part : parts) {
       std::string folded = fold(part.raw);
       joined += folded;
@@ -288,11 +306,26 @@ class Scanner {
   std::vector<CodePoint> points_;
   uint32_t position_;
   std::vector<Token>& tokens_;
+  std::vector<Part> parts_;
+  std::vector<std::string> emitted_;
+  std::string joined_;
 };
 
 struct StemmerDeleter {
   void operator()(sb_stemmer* stemmer) const { sb_stemmer_delete(stemmer); }
 };
+
+std::string snowball_stem(std::string_view folded_word) {
+  // libstemmer's state is not thread-safe; one stemmer per thread.
+  thread_local std::unique_ptr<sb_stemmer, StemmerDeleter> stemmer(
+      sb_stemmer_new("english", "UTF_8"));
+  const sb_symbol* stemmed =
+      sb_stemmer_stem(stemmer.get(), reinterpret_cast<const sb_symbol*>(folded_word.data()),
+                      static_cast<int>(folded_word.size()));
+  if (stemmed == nullptr) return std::string(folded_word);
+  return std::string(reinterpret_cast<const char*>(stemmed),
+                     static_cast<size_t>(sb_stemmer_length(stemmer.get())));
+}
 
 }  // namespace
 
@@ -301,6 +334,13 @@ std::string sanitize_utf8(std::string_view text) {
   clean.reserve(text.size());
   size_t offset = 0;
   while (offset < text.size()) {
+    auto byte = static_cast<unsigned char>(text[offset]);
+    if (byte < 0x80) {  // ASCII needs no decoding: only its control characters change
+      bool control = (byte < 0x20 && byte != '\t' && byte != '\n') || byte == 0x7f;
+      clean.push_back(control ? ' ' : static_cast<char>(byte));
+      ++offset;
+      continue;
+    }
     utf8proc_int32_t cp = 0;
     auto length = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + offset),
                                    static_cast<utf8proc_ssize_t>(text.size() - offset), &cp);
@@ -348,15 +388,19 @@ std::string fold(std::string_view text) {
 }
 
 std::string stem(std::string_view folded_word) {
-  // libstemmer's state is not thread-safe; one stemmer per thread.
-  thread_local std::unique_ptr<sb_stemmer, StemmerDeleter> stemmer(
-      sb_stemmer_new("english", "UTF_8"));
-  const sb_symbol* stemmed =
-      sb_stemmer_stem(stemmer.get(), reinterpret_cast<const sb_symbol*>(folded_word.data()),
-                      static_cast<int>(folded_word.size()));
-  if (stemmed == nullptr) return std::string(folded_word);
-  return std::string(reinterpret_cast<const char*>(stemmed),
-                     static_cast<size_t>(sb_stemmer_length(stemmer.get())));
+  // A corpus repeats its frequent words endlessly: a small direct-mapped cache per thread
+  // (it stays in the CPU cache, unlike a map of every word) saves Snowball for most of them.
+  struct CachedStem {
+    std::string word;
+    std::string stem;
+  };
+  constexpr size_t kCacheSlots = 4096;
+  thread_local std::vector<CachedStem> cache(kCacheSlots);
+  CachedStem& slot = cache[std::hash<std::string_view>{}(folded_word) & (kCacheSlots - 1)];
+  if (slot.word == folded_word && !slot.word.empty()) return slot.stem;
+  slot.word = folded_word;
+  slot.stem = snowball_stem(folded_word);
+  return slot.stem;
 }
 
 bool is_stop_word(std::string_view folded_word) {
