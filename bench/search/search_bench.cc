@@ -275,8 +275,15 @@ int run(const std::string& variant, const fs::path& corpus_path, const fs::path&
         return std::fprintf(stderr, "%s\n", added.error().message.c_str()), 1;
     index_documents.clear();
     if (auto committed = (*writer)->commit(); !committed) return 1;
+    auto merge_start = Clock::now();
     if (auto merged = (*writer)->merge(); !merged) return 1;
     snapshot = (*writer)->snapshot();
+    auto seconds_since = [](Clock::time_point start) {
+      return std::chrono::duration<double>(Clock::now() - start).count();
+    };
+    std::fprintf(stderr, "paperboy build: %.1f s analysing and writing segments, %.1f s merging\n",
+                 seconds_since(build_start) - seconds_since(merge_start),
+                 seconds_since(merge_start));
   } else if (engine == "fts5") {
     index_path = work / "fts5.db";
     fts5 = std::make_unique<bench::Fts5Engine>(index_path.string());
