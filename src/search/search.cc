@@ -754,7 +754,8 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
   const size_t count = terms.size();
   std::vector<double> prefix_max(count + 1, 0.0);
   for (size_t i = 0; i < count; ++i) prefix_max[i + 1] = prefix_max[i] + list_max[terms[i]];
-  size_t essential = 0;  // terms[essential..count) propose candidates
+  constexpr size_t kNoTerm = SIZE_MAX - 1;  // more than one essential term on the candidate
+  size_t essential = 0;                     // terms[essential..count) propose candidates
   auto update_essential = [&] {
     double threshold = top.threshold();
     while (essential < count && prefix_max[essential + 1] * kBoundSlack <= threshold) ++essential;
@@ -765,6 +766,30 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
     for (size_t i = essential; i < count; ++i) doc = std::min(doc, search.cursor(terms[i]).doc());
     if (doc == kNoDoc) return;
     if (top.full()) {
+      // When one essential term alone is on the candidate, only the non-essential ones can
+      // join it: its postings up to the other essential terms' next docs need frequency
+      // bounds that beat the threshold with the non-essential terms' block bounds, and the
+      // others are passed over in its tight loop.
+      size_t alone = SIZE_MAX;
+      uint32_t others_next = kNoDoc;
+      for (size_t i = essential; i < count; ++i) {
+        uint32_t at = search.cursor(terms[i]).doc();
+        if (at != doc) {
+          others_next = std::min(others_next, at);
+        } else {
+          alone = alone == SIZE_MAX ? terms[i] : kNoTerm;
+        }
+      }
+      if (alone != kNoTerm) {
+        double rest = 0;
+        uint32_t last = others_next == kNoDoc ? kNoDoc : others_next - 1;
+        for (size_t i = 0; i < essential; ++i) {
+          rest += search.block_bound(terms[i], doc);
+          last = std::min(last, search.cursor(terms[i]).shallow_last_doc());
+        }
+        if (search.skip_weak_postings(alone, last, top.threshold() / kBoundSlack - rest) != doc)
+          continue;
+      }
       // First the window up to the nearest block end of any term: if even every term's block
       // bound together cannot enter, the essential cursors jump past it.
       double window_bound = 0;
@@ -778,20 +803,39 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
         for (size_t i = essential; i < count; ++i) search.cursor(terms[i]).advance(window_end + 1);
         continue;
       }
+      // Block bounds first (the essential terms not on the candidate count nothing), then
+      // the terms swap them for frequency bounds one by one, the essential ones on the
+      // candidate first, then the others, largest maximum first, until it cannot enter.
       double bound = 0;
       for (size_t i = 0; i < count; ++i) {
         size_t t = terms[i];
         if (i < essential || search.cursor(t).doc() == doc) bound += search.block_bound(t, doc);
       }
-      if (bound * kBoundSlack <= top.threshold()) {
+      bool competes = bound * kBoundSlack > top.threshold();
+      for (size_t i = count; i-- > essential && competes;) {
+        size_t t = terms[i];
+        if (search.cursor(t).doc() != doc) continue;
+        double block = search.block_bound(t, doc);
+        bound += std::min(search.cursor_frequency_bound(t), block) - block;
+        competes = bound * kBoundSlack > top.threshold();
+      }
+      for (size_t i = essential; i-- > 0 && competes;) {
+        size_t t = terms[i];
+        double block = search.block_bound(t, doc);
+        search.cursor(t).advance(doc);
+        double frequency =
+            search.cursor(t).doc() == doc ? std::min(search.cursor_frequency_bound(t), block) : 0.0;
+        bound += frequency - block;
+        competes = bound * kBoundSlack > top.threshold();
+      }
+      if (!competes) {
         for (size_t i = essential; i < count; ++i)
           if (search.cursor(terms[i]).doc() == doc) search.cursor(terms[i]).next();
         continue;
       }
     }
     for (size_t i = 0; i < essential; ++i) search.cursor(terms[i]).advance(doc);
-    bool could_enter = !top.full() || search.frequency_bound(doc) * kBoundSlack > top.threshold();
-    if (could_enter && search.passes_filters(doc)) {
+    if (search.passes_filters(doc)) {
       double score = search.score(doc);
       bool competitive = score > 0 && (!top.full() || score > top.threshold());
       auto match = competitive ? search.match(doc) : SegmentSearch::Match{};
