@@ -16,6 +16,9 @@
 #     store (the 1M store takes minutes to ingest and index); default: a temporary folder.
 #   PAPERBOY_BENCH_THREADS: server threads (default 64, one per connection: httplib serves a
 #     keep-alive connection on one pool thread).
+#   PAPERBOY_BENCH_RENDER_SLOTS: the server's --render-slots (renders at once, the rest queue in
+#     arrival order); default: the server's own (one per core); 64: no queue. Unset, the flag is
+#     not passed, so builds from before it can be compared.
 #
 # Every request kind runs twice against the same server binary and data: as served (anonymous
 # visitors share a rendered answer for up to 1 s, --page-cache-ms 1000) and with every request
@@ -29,6 +32,7 @@ paperboy=$(realpath "${1:-build/web-rel/paperboy}")
 seconds=${2:-30}
 soak_seconds=${3:-600}
 threads=${PAPERBOY_BENCH_THREADS:-64}
+render_slots=${PAPERBOY_BENCH_RENDER_SLOTS:-}
 corpus_kind=${PAPERBOY_BENCH_STORE:-demo}
 work=$(mktemp -d /tmp/paperboy-web-bench-XXXXXX)
 data=${PAPERBOY_BENCH_DATA:-$work/data}
@@ -60,7 +64,7 @@ fi
 # Starts the server with `--page-cache-ms $1` and sets $server and $base.
 start_server() {
   "$paperboy" -q --data "$data" serve --port 0 --threads "$threads" --page-cache-ms "$1" \
-    2> "$work/serve.log" &
+    ${render_slots:+--render-slots "$render_slots"} 2> "$work/serve.log" &
   server=$!
   # Serving may first bring the search index up to date (minutes for a new 1M store).
   for _ in $(seq 6000); do grep -q "serving .* on http" "$work/serve.log" 2>/dev/null && break; sleep 0.2; done
@@ -115,6 +119,7 @@ label_of() {
 }
 
 echo "machine: $(nproc) cores; load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "server: --threads $threads${render_slots:+ --render-slots $render_slots}"
 printf '| request | answers | requests/s | p99 ms | errors | ratio to /healthz | shared / rendered |\n'
 printf '|---|---|---:|---:|---:|---:|---:|\n'
 declare -A shared_rps

@@ -111,6 +111,7 @@ struct ServeOptions {
   std::string katex_dir;  // empty: the web component's default
   bool access_log = false;
   int page_cache_ms = 1000;  // anonymous visitors share a rendered page this long; 0: never
+  int render_slots = 0;      // pages rendered at once, the rest queue; 0: one per core
   MailOptions mail;
   int digest_every_minutes = 0;  // run the digest job this often; 0: never (cron runs it)
   // How long a node may hold claimed digests; a dead node's job is taken over after twice that.

@@ -141,6 +141,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 600000));
   serve
+      ->add_option("--render-slots", serve_options.render_slots,
+                   "Pages rendered at once; more requests wait their turn in arrival order, which "
+                   "bounds their latency (0: one per core; --threads or more: no queue)")
+      ->envname("PAPERBOY_RENDER_SLOTS")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  serve
       ->add_option("--digest-every", serve_options.digest_every_minutes,
                    "Run the email digest job every N minutes (0: never; cron runs `digest send`)")
       ->envname("PAPERBOY_DIGEST_EVERY")

@@ -122,6 +122,7 @@ std::vector<std::string> needing_restart(const ServeSettings& running, const Ser
   if (a.katex_dir != b.katex_dir) changed.push_back("--katex-dir");
   if (a.access_log != b.access_log) changed.push_back("--access-log");
   if (a.page_cache_ms != b.page_cache_ms) changed.push_back("--page-cache-ms");
+  if (a.render_slots != b.render_slots) changed.push_back("--render-slots");
   return changed;
 }
 
@@ -200,6 +201,7 @@ int run_serve(const ServeSettings& settings, const ServeSettingsReader& reread) 
   server_options.threads = options.threads;
   server_options.access_log = options.access_log;
   server_options.shared_render_max_age = std::chrono::milliseconds(options.page_cache_ms);
+  server_options.render_slots = options.render_slots;
   if (!options.katex_dir.empty()) server_options.katex_dir = options.katex_dir;
   auto server = web::Server::create(**store, server_options);
   if (!server) {

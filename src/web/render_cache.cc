@@ -1,5 +1,7 @@
 #include "web/render_cache.h"
 
+#include <utility>
+
 namespace paperboy::web {
 
 RenderCache::RenderCache(std::chrono::milliseconds max_age, size_t max_bytes)
@@ -49,7 +51,65 @@ void RenderCache::invalidate() {
   ++generation_;
   by_key_.clear();
   recent_.clear();
+  in_flight_.clear();
   bytes_ = 0;
+}
+
+std::variant<std::shared_ptr<const CachedAnswer>, RenderCache::Render> RenderCache::claim(
+    const std::string& key, Clock::time_point now) {
+  if (!enabled()) return Render(*this, key, nullptr, Ticket{0, now});
+  std::unique_lock lock(mutex_);
+  if (auto found = by_key_.find(key); found != by_key_.end()) {
+    const auto entry = found->second;
+    if (entry->ticket.generation == generation_ && now - entry->ticket.began < max_age_) {
+      recent_.splice(recent_.begin(), recent_, entry);
+      return entry->answer;
+    }
+    erase(entry);
+  }
+  if (auto flying = in_flight_.find(key); flying != in_flight_.end()) {
+    const std::shared_ptr<Flight> flight = flying->second;
+    flight->finished.wait(lock, [&] { return flight->done; });
+    if (flight->answer) return flight->answer;
+    return Render(*this, key, nullptr, Ticket{generation_, Clock::now()});
+  }
+  auto flight = std::make_shared<Flight>();
+  in_flight_.emplace(key, flight);
+  return Render(*this, key, std::move(flight), Ticket{generation_, now});
+}
+
+void RenderCache::land(const std::string& key, const std::shared_ptr<Flight>& flight,
+                       std::shared_ptr<const CachedAnswer> answer, Ticket ticket) {
+  if (answer) store(key, answer, ticket);
+  if (!flight) return;
+  std::lock_guard lock(mutex_);
+  // invalidate() may have dropped this flight and a newer one may have taken its key.
+  if (auto flying = in_flight_.find(key); flying != in_flight_.end() && flying->second == flight)
+    in_flight_.erase(flying);
+  flight->done = true;
+  flight->answer = std::move(answer);
+  flight->finished.notify_all();
+}
+
+RenderCache::Render::Render(RenderCache& cache, std::string key, std::shared_ptr<Flight> flight,
+                            Ticket ticket)
+    : cache_(&cache), key_(std::move(key)), flight_(std::move(flight)), ticket_(ticket) {}
+
+RenderCache::Render::Render(Render&& other) noexcept
+    : cache_(other.cache_),
+      key_(std::move(other.key_)),
+      flight_(std::move(other.flight_)),
+      ticket_(other.ticket_),
+      finished_(std::exchange(other.finished_, true)) {}
+
+RenderCache::Render::~Render() {
+  if (!finished_) cache_->land(key_, flight_, nullptr, ticket_);
+}
+
+void RenderCache::Render::finish(std::shared_ptr<const CachedAnswer> answer) {
+  if (finished_) return;
+  finished_ = true;
+  cache_->land(key_, flight_, std::move(answer), ticket_);
 }
 
 size_t RenderCache::size() const {

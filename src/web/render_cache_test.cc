@@ -1,18 +1,24 @@
-// The render cache on its own, and on a real server over a real SQLite store: anonymous visitors
-// share answers for at most the configured age, writes through the server show at once, and a
-// signed-in visitor's page never reaches anyone else.
+// The render cache and the render gate on their own, and the cache on a real server over a real
+// SQLite store: anonymous visitors share answers for at most the configured age, a page being
+// rendered is rendered once for every visitor asking meanwhile, writes through the server show
+// at once, and a signed-in visitor's page never reaches anyone else.
 #include "web/render_cache.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <thread>
+#include <variant>
+#include <vector>
 
 #include "store/community.h"
 #include "store/store.h"
 #include "web/accounts.h"
+#include "web/render_gate.h"
 #include "web/server.h"
 
 namespace paperboy::web {
@@ -89,6 +95,144 @@ TEST(RenderCache, StaysWithinItsByteBoundDroppingTheLeastRecentlyUsed) {
   cache.store("/huge", answer(std::string(4 * entry_bytes, 'x')), cache.begin(start));
   EXPECT_FALSE(cache.find("/huge", start)) << "larger than the whole bound";
   EXPECT_TRUE(cache.find("/a", start));
+}
+
+// Waits up to a few seconds for `condition`; false if it never held.
+template <typename Condition>
+bool eventually(Condition condition) {
+  for (int i = 0; i < 500; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
+TEST(RenderCache, RequestsForAKeyBeingRenderedWaitForThatRendering) {
+  RenderCache cache(60s, 1 << 20);
+  auto first = cache.claim("/search?q=x");
+  auto* render = std::get_if<RenderCache::Render>(&first);
+  ASSERT_TRUE(render) << "nothing is stored yet: the first request renders";
+  std::atomic<int> answered = 0;
+  std::atomic<int> rendered_themselves = 0;
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 4; ++i) {
+    waiters.emplace_back([&] {
+      auto claimed = cache.claim("/search?q=x");
+      if (auto* shared = std::get_if<std::shared_ptr<const CachedAnswer>>(&claimed)) {
+        if ((*shared)->body == "results") ++answered;
+      } else {
+        ++rendered_themselves;
+      }
+    });
+  }
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(answered + rendered_themselves, 0) << "they wait while the rendering runs";
+  auto other = cache.claim("/search?q=y");
+  EXPECT_TRUE(std::holds_alternative<RenderCache::Render>(other)) << "another key does not wait";
+  render->finish(answer("results"));
+  for (std::thread& waiter : waiters) waiter.join();
+  EXPECT_EQ(answered, 4);
+  EXPECT_EQ(rendered_themselves, 0);
+  auto later = cache.claim("/search?q=x");
+  EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const CachedAnswer>>(later));
+}
+
+TEST(RenderCache, AnUnshareableOrAbandonedRenderingLetsEachWaiterRender) {
+  RenderCache cache(60s, 1 << 20);
+  std::atomic<int> rendered_themselves = 0;
+  for (bool abandoned : {false, true}) {
+    rendered_themselves = 0;
+    std::optional<std::variant<std::shared_ptr<const CachedAnswer>, RenderCache::Render>> first =
+        cache.claim("/");
+    std::vector<std::thread> waiters;
+    for (int i = 0; i < 3; ++i) {
+      waiters.emplace_back([&] {
+        auto claimed = cache.claim("/");
+        if (auto* render = std::get_if<RenderCache::Render>(&claimed)) {
+          ++rendered_themselves;
+          render->finish(nullptr);
+        }
+      });
+    }
+    std::this_thread::sleep_for(50ms);
+    if (abandoned) {
+      first.reset();  // as when the handler threw
+    } else {
+      std::get<RenderCache::Render>(*first).finish(nullptr);  // as for a page that set a cookie
+    }
+    for (std::thread& waiter : waiters) waiter.join();
+    EXPECT_EQ(rendered_themselves, 3) << (abandoned ? "abandoned" : "unshareable");
+    EXPECT_EQ(cache.size(), 0u);
+  }
+}
+
+TEST(RenderCache, ARequestAfterInvalidateDoesNotWaitForAnOlderRendering) {
+  RenderCache cache(60s, 1 << 20);
+  auto before_write = cache.claim("/");
+  ASSERT_TRUE(std::holds_alternative<RenderCache::Render>(before_write));
+  cache.invalidate();
+  auto after_write = cache.claim("/");
+  ASSERT_TRUE(std::holds_alternative<RenderCache::Render>(after_write))
+      << "renders anew instead of waiting for a rendering that may miss the write";
+  std::get<RenderCache::Render>(before_write).finish(answer("stale"));
+  EXPECT_EQ(cache.size(), 0u) << "the rendering that began before the write is not kept";
+  std::get<RenderCache::Render>(after_write).finish(answer("fresh"));
+  auto found = cache.find("/");
+  if (!found) {
+    ADD_FAILURE() << "the rendering after the write is kept";
+  } else {
+    EXPECT_EQ(found->body, "fresh");
+  }
+}
+
+TEST(RenderGate, AdmitsAtMostItsWidthAtOnce) {
+  RenderGate gate(2);
+  std::atomic<int> inside = 0;
+  std::atomic<int> most_inside = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        const RenderGate::Pass pass = gate.enter();
+        const int now_inside = ++inside;
+        int seen = most_inside;
+        while (now_inside > seen && !most_inside.compare_exchange_weak(seen, now_inside)) {
+        }
+        std::this_thread::sleep_for(100us);
+        --inside;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(most_inside, 2);
+  EXPECT_EQ(gate.waiting(), 0u);
+}
+
+TEST(RenderGate, AdmitsWaitersInArrivalOrder) {
+  RenderGate gate(1);
+  std::optional<RenderGate::Pass> held = gate.enter();
+  std::mutex order_mutex;
+  std::vector<int> order;
+  std::vector<std::thread> threads;
+  for (int arrival = 0; arrival < 5; ++arrival) {
+    threads.emplace_back([&, arrival] {
+      const RenderGate::Pass pass = gate.enter();
+      std::lock_guard lock(order_mutex);
+      order.push_back(arrival);
+    });
+    // The next one arrives only once this one is queued.
+    ASSERT_TRUE(eventually([&] { return gate.waiting() == static_cast<size_t>(arrival) + 1; }));
+  }
+  held.reset();
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST(RenderGate, WidthZeroAdmitsEveryone) {
+  RenderGate gate(0);
+  std::vector<RenderGate::Pass> passes;
+  for (int i = 0; i < 100; ++i) passes.push_back(gate.enter());
+  EXPECT_EQ(gate.waiting(), 0u);
 }
 
 TEST(RenderCache, MaximumAgeZeroKeepsNothing) {

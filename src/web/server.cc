@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
+#include <variant>
 
 #include "core/date.h"
 #include "core/escape.h"
@@ -37,6 +38,7 @@
 #include "web/periods.h"
 #include "web/recommend_routes.h"
 #include "web/render_cache.h"
+#include "web/render_gate.h"
 #include "web/semantic_routes.h"
 
 namespace paperboy::web {
@@ -334,7 +336,10 @@ struct Server::State {
       : store(store),
         options(std::move(options)),
         pages(std::move(pages)),
-        render_cache(this->options.shared_render_max_age, this->options.shared_render_max_bytes) {}
+        render_cache(this->options.shared_render_max_age, this->options.shared_render_max_bytes),
+        render_gate(this->options.render_slots > 0
+                        ? static_cast<size_t>(this->options.render_slots)
+                        : std::max(1u, std::thread::hardware_concurrency())) {}
 
   store::Store& store;
   ServerOptions options;
@@ -348,6 +353,7 @@ struct Server::State {
   HttpServer http;
   RequestMetrics request_metrics;
   RenderCache render_cache;
+  RenderGate render_gate;
   // /healthz's store statistics and the store change they describe: counting every paper again
   // is needed only after the store changed.
   std::mutex health_mutex;
@@ -937,29 +943,35 @@ struct Server::State {
     return key;
   }
 
-  // `handler`, answering anonymous visitors from the render cache when it can (render_cache.h).
-  // The visitor's part of a page (account links, CSRF) is still added per request afterwards.
+  // `handler`, answering anonymous visitors from the render cache when it can (render_cache.h),
+  // and rendering through the render gate (render_gate.h). The visitor's part of a page
+  // (account links, CSRF) is still added per request afterwards.
   httplib::Server::Handler shared_when_anonymous(httplib::Server::Handler handler) {
     return [this, handler = std::move(handler)](const Request& request, Response& response) {
       if (!render_cache.enabled() || (community && community->signed_in(request))) {
+        const RenderGate::Pass pass = render_gate.enter();
         return handler(request, response);
       }
-      const std::string key = render_key(request);
-      if (auto answer = render_cache.find(key)) {
-        response.status = answer->status;
-        response.headers = httplib::Headers(answer->headers.begin(), answer->headers.end());
-        response.body = answer->body;
+      auto claimed = render_cache.claim(render_key(request));
+      if (auto* answer = std::get_if<std::shared_ptr<const CachedAnswer>>(&claimed)) {
+        response.status = (*answer)->status;
+        response.headers = httplib::Headers((*answer)->headers.begin(), (*answer)->headers.end());
+        response.body = (*answer)->body;
         return;
       }
-      const RenderCache::Ticket ticket = render_cache.begin();
-      handler(request, response);
+      auto& render = std::get<RenderCache::Render>(claimed);
+      {
+        const RenderGate::Pass pass = render_gate.enter();
+        handler(request, response);
+      }
       // Failures are not shared, nor anything that set a cookie for this visitor.
-      if (response.status >= 500 || response.has_header("Set-Cookie")) return;
+      if (response.status >= 500 || response.has_header("Set-Cookie"))
+        return render.finish(nullptr);
       auto answer = std::make_shared<CachedAnswer>();
       answer->status = response.status;
       answer->headers.assign(response.headers.begin(), response.headers.end());
       answer->body = response.body;
-      render_cache.store(key, std::move(answer), ticket);
+      render.finish(std::move(answer));
     };
   }
 

@@ -52,6 +52,9 @@ struct ServerOptions {
   // Signed-in visitors always get their own rendering.
   std::chrono::milliseconds shared_render_max_age{0};
   size_t shared_render_max_bytes = 64 << 20;
+  // Pages and read API answers rendered at once; more wait their turn in arrival order
+  // (render_gate.h). 0: one per core. `threads` or more: no queue.
+  int render_slots = 0;
 };
 
 class Server {
