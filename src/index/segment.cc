@@ -182,19 +182,30 @@ void PostingCursor::enter_block(uint32_t block) {
   }
   const BlockMeta& meta = blocks_[block];
   docs_in_block_ = std::min(meta.doc_count, kBlockSize);
-  uint32_t base = block_base(last_docs_, block);
-  uint32_t width = doc_width(last_docs_, block);
+  block_base_ = block_base(last_docs_, block);
+  doc_width_ = doc_width(last_docs_, block);
+  docs_decoded_ = false;
+  searched_in_block_ = false;
   const uint8_t* run = data_ + meta.data_offset;
-  unpack_run(run, end_, width, docs_in_block_, docs_.data());
-  for (uint32_t i = 0; i < docs_in_block_; ++i) docs_[i] += base;
-  run += packed_bytes(meta.doc_count, width);
+  doc_bits_ = run;
+  run += packed_bytes(meta.doc_count, doc_width_);
   for (size_t f = 0; f < kFieldCount; ++f) {
     tf_width_[f] = bit_width_of(meta.bound.max_tf[f]);
     tf_bits_[f] = run;
     run += packed_bytes(meta.doc_count, tf_width_[f]);
   }
-  doc_ = docs_in_block_ > 0 ? docs_[0] : kNoDoc;
+  doc_ = docs_in_block_ > 0 ? packed_doc(0) : kNoDoc;
   if (shallow_block_ < block) shallow_block_ = block;
+}
+
+void PostingCursor::decode_docs() {
+  unpack_run(doc_bits_, end_, doc_width_, docs_in_block_, docs_.data());
+  for (uint32_t i = 0; i < docs_in_block_; ++i) docs_[i] += block_base_;
+  docs_decoded_ = true;
+}
+
+uint32_t PostingCursor::packed_doc(uint32_t index) const {
+  return block_base_ + unpack_bits(doc_bits_, end_, doc_width_, index);
 }
 
 void PostingCursor::decode_frequencies() const {
@@ -223,7 +234,26 @@ void PostingCursor::advance_far(uint32_t target) {
       enter_block(find_block(block_ + 1, target));
       continue;
     }
-    // The block's last doc is >= target: binary search its remaining docs.
+    // The block's last doc is >= target: binary search its remaining docs, in the packed
+    // run on the first search in the block.
+    if (!docs_decoded_ && !searched_in_block_) {
+      searched_in_block_ = true;
+      uint32_t low = index_in_block_ + 1;
+      uint32_t high = docs_in_block_ - 1;
+      while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        if (packed_doc(middle) < target)
+          low = middle + 1;
+        else
+          high = middle;
+      }
+      index_in_block_ = std::min(low, docs_in_block_ - 1);
+      doc_ = packed_doc(index_in_block_);
+      // Only a damaged block has no doc >= target before its end; go on with the next one.
+      if (doc_ < target) enter_block(block_ + 1);
+      continue;
+    }
+    if (!docs_decoded_) decode_docs();
     const uint32_t* begin = docs_.data() + index_in_block_ + 1;
     const uint32_t* end = docs_.data() + docs_in_block_;
     const uint32_t* found = std::lower_bound(begin, end, target);
@@ -240,6 +270,7 @@ void PostingCursor::advance_far(uint32_t target) {
 bool PostingCursor::skip_light_postings(const CodeWeights& weight_by_code, const uint8_t* codes,
                                         double limit, uint32_t last) {
   if (doc_ == kNoDoc) return false;
+  if (!docs_decoded_) decode_docs();
   if (!frequencies_decoded_) decode_frequencies();
   uint32_t i = index_in_block_;
   for (; i < docs_in_block_ && docs_[i] <= last; ++i) {

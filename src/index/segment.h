@@ -87,9 +87,10 @@ struct BlockMeta;
 
 class Segment;
 
-// Iterates one term's postings in one segment in doc order. Entering a block decodes its
-// bit-packed docs into an array (its per-field term frequencies too, on the first tf() in the
-// block), so that stepping, skipping inside a block and reading frequencies index plain arrays.
+// Iterates one term's postings in one segment in doc order. A block's bit-packed docs are
+// decoded into an array once the cursor steps or searches in the block a second time (its
+// per-field term frequencies on the first tf() in the block), so that stepping, skipping
+// inside a block and reading frequencies index plain arrays.
 // Skipping gallops over the blocks' last docs, so blocks passed over are never decoded;
 // positions are read only for phrase checks and merges.
 class PostingCursor {
@@ -103,6 +104,7 @@ class PostingCursor {
   void next() {
     if (doc_ == kNoDoc) return;
     if (++index_in_block_ < docs_in_block_) {
+      if (!docs_decoded_) decode_docs();
       doc_ = docs_[index_in_block_];
       return;
     }
@@ -112,13 +114,15 @@ class PostingCursor {
   void advance(uint32_t target) {
     if (doc_ >= target) return;  // kNoDoc too
     // Common terms mostly move a posting or two: look at the next few before searching.
-    uint32_t stop = std::min(index_in_block_ + 4, docs_in_block_);
-    for (uint32_t i = index_in_block_ + 1; i < stop; ++i)
-      if (docs_[i] >= target) {
-        index_in_block_ = i;
-        doc_ = docs_[i];
-        return;
-      }
+    if (docs_decoded_) {
+      uint32_t stop = std::min(index_in_block_ + 4, docs_in_block_);
+      for (uint32_t i = index_in_block_ + 1; i < stop; ++i)
+        if (docs_[i] >= target) {
+          index_in_block_ = i;
+          doc_ = docs_[i];
+          return;
+        }
+    }
     advance_far(target);
   }
   uint32_t tf(size_t field) const {
@@ -166,6 +170,9 @@ class PostingCursor {
  private:
   void enter_block(uint32_t block);
   void advance_far(uint32_t target);
+  void decode_docs();
+  // Doc `index` of the current block read from its packed run, without decoding the block.
+  uint32_t packed_doc(uint32_t index) const;
   void decode_frequencies() const;
   // First block at or after `from` whose last doc is >= target (block_count_ if none).
   uint32_t find_block(uint32_t from, uint32_t target) const;
@@ -185,7 +192,15 @@ class PostingCursor {
   uint32_t doc_ = kNoDoc;
   std::array<const uint8_t*, kFieldCount> tf_bits_{};
   std::array<uint32_t, kFieldCount> tf_width_{};
-  std::array<uint32_t, kBlockSize> docs_{};  // the current block's docs
+  // The current block's docs, decoded on the second search in the block or the first step:
+  // a cursor that only visits a block once (a rare term's lead skipping a common term's
+  // blocks) binary-searches the packed run instead.
+  bool docs_decoded_ = false;
+  bool searched_in_block_ = false;
+  const uint8_t* doc_bits_ = nullptr;
+  uint32_t doc_width_ = 0;
+  uint32_t block_base_ = 0;  // docs are stored as offsets from it
+  std::array<uint32_t, kBlockSize> docs_{};
   mutable bool frequencies_decoded_ = false;
   mutable std::array<std::array<uint32_t, kBlockSize>, kFieldCount> tfs_{};
   mutable uint32_t position_block_ = kNoDoc;  // where positions() stopped last time
