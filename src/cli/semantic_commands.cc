@@ -356,6 +356,24 @@ int run_eval_modes(const EvalCommandOptions& options) {
       "\n%zu-fold cross-validation on the tuning queries chooses: hybrid %s (out-of-fold "
       "nDCG@10 %.4f)\n",
       kFolds, tuning_hybrids[choice.chosen].method.c_str(), choice.out_of_fold_ndcg);
+
+  // Learned fusions over the same candidates, fit and cross-validated on the tuning queries.
+  const auto tuning_queries =
+      hybrid::training_queries(**snapshot, semantic, *benchmark, tuning, default_fusion);
+  const auto held_out_queries =
+      hybrid::training_queries(**snapshot, semantic, *benchmark, held_out, default_fusion);
+  std::printf(
+      "\n| learned fusion (feedback as the default) | nDCG@10 out of fold (tuning) | nDCG@10 "
+      "held out | recall@100 held out | held out minus keyword (95%%) | weights fit on tuning "
+      "|\n|---|---:|---:|---:|---:|---|\n");
+  for (const auto& learned :
+       hybrid::evaluate_learned_fusions(tuning_queries, held_out_queries, kFolds)) {
+    const auto difference = hybrid::paired_difference(learned.held_out, on_held_out[0]);
+    std::printf("| %s | %.4f | %.4f | %.4f | %+.4f +- %.4f | %s |\n", learned.variant.c_str(),
+                learned.out_of_fold_ndcg, learned.held_out.scores.ndcg_at_10,
+                learned.held_out.scores.recall_at_100, difference.mean,
+                difference.half_width_95, hybrid::describe(learned.weights).c_str());
+  }
   const hybrid::PairedDifference lead =
       hybrid::paired_difference(on_held_out[kFirstHybrid], on_held_out[0]);
   std::printf(
