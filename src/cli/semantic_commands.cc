@@ -371,8 +371,8 @@ int run_eval_modes(const EvalCommandOptions& options) {
     const auto difference = hybrid::paired_difference(learned.held_out, on_held_out[0]);
     std::printf("| %s | %.4f | %.4f | %.4f | %+.4f +- %.4f | %s |\n", learned.variant.c_str(),
                 learned.out_of_fold_ndcg, learned.held_out.scores.ndcg_at_10,
-                learned.held_out.scores.recall_at_100, difference.mean,
-                difference.half_width_95, hybrid::describe(learned.weights).c_str());
+                learned.held_out.scores.recall_at_100, difference.mean, difference.half_width_95,
+                hybrid::describe(learned.weights).c_str());
   }
   const hybrid::PairedDifference lead =
       hybrid::paired_difference(on_held_out[kFirstHybrid], on_held_out[0]);
