@@ -685,7 +685,9 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, const Plan& pl
           return lead_cursor.doc() != kNoDoc;
       }
       const uint32_t doc = lead_cursor.doc();
-      double bound = others + frequency_bound(lead);
+      // Until the top k is full every match enters, so no bound is computed.
+      const bool pruning = top.full();
+      double bound = pruning ? others + frequency_bound(lead) : 0.0;
       uint32_t next = doc + 1;
       bool competes = true;
       for (size_t rank = 1; rank < terms && competes; ++rank) {
@@ -697,8 +699,10 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, const Plan& pl
           next = cursor.doc();
           break;
         }
-        bound += frequency_bound(t) - term_bound[t];
-        competes = !top.full() || bound * kBoundSlack > top.threshold();
+        if (pruning) {
+          bound += frequency_bound(t) - term_bound[t];
+          competes = bound * kBoundSlack > top.threshold();
+        }
       }
       if (competes && search.required_phrases_hold(doc) && search.passes_filters(doc)) {
         double score = search.score(doc);
