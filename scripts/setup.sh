@@ -14,7 +14,7 @@ packages=(
   libcurl4-openssl-dev libhowardhinnant-date-dev tzdata python3-aiosmtpd
   curl python3 nodejs npm bc time python3-torch libopenblas-dev
   libargon2-dev libcmark-gfm-dev chromium liblinear-dev wrk
-  libpq-dev postgresql postgresql-contrib nginx
+  libpq-dev postgresql postgresql-contrib nginx libjemalloc-dev
 )
 
 missing=()
