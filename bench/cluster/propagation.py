@@ -5,7 +5,9 @@ Each run writes one paper with a word no other paper has, stores it with `paperb
 --no-index` from node A's data folder (the way node A's own sync or an import on that machine
 writes: through the shared store, leaving the index to the node's follower), and polls
 /api/search on both nodes every 10 ms until the paper is found. Runs start at random moments
-(a pause of 0-1 s between them), so they sample every phase of the nodes' once-a-second follow.
+(a pause of 0-1 s between them), so they sample every phase of the nodes' timers (the
+follower's once-a-second fallback poll; the web's look for a new index every 100 ms); the
+follower itself syncs as soon as PostgreSQL delivers the commit's NOTIFY.
 Prints the times per run and p50/max, from the ingest's start and from its exit (the commit).
 """
 import argparse

@@ -381,25 +381,29 @@ TEST_F(ClusterTest, WritesThroughOneNodeAreServedByTheOtherAndThroughNginx) {
   ASSERT_TRUE(paper && paper->status == 200);
   EXPECT_EQ(json::parse(paper->body)["upvotes"], 3);
 
-  // Papers stored by another process become searchable on both nodes within seconds.
-  const auto stored_at = Clock::now();
+  // Papers stored by another process become searchable on both nodes at once: the store
+  // notifies the commit, each node's follower syncs its index on hearing it, and the web
+  // reopens the index within 100 ms. 5 s is a generous bound (sanitizers, a loaded machine); a
+  // node that only polled would still pass it, bench/cluster/propagation.sh measures the time.
   ingest(write_papers(dir_ / "second.jsonl", 100, 3, "zebrafinch"));
+  const auto committed_at = Clock::now();
   for (int port : {port_a, port_b}) {
     SCOPED_TRACE("port " + std::to_string(port));
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(committed_at + seconds(5) - Clock::now());
     const bool found = eventually(
         [&] {
           auto found = browser.request(port, "GET", "/api/search?q=zebrafinch");
           return found && found->status == 200 && json::parse(found->body)["total"] == 3;
         },
-        seconds(20), milliseconds(100));
-    EXPECT_TRUE(found);
+        left, milliseconds(20));
+    EXPECT_TRUE(found) << "not searchable within 5 s of the commit";
   }
-  const auto searchable_after =
-      std::chrono::duration_cast<milliseconds>(Clock::now() - stored_at).count();
   std::printf(
       "papers stored by another process were searchable on both nodes %lld ms after the "
-      "ingest began\n",
-      static_cast<long long>(searchable_after));
+      "ingest committed\n",
+      static_cast<long long>(
+          std::chrono::duration_cast<milliseconds>(Clock::now() - committed_at).count()));
 
   // With node A gone, nginx passes its requests to node B.
   node_a->stop(SIGKILL);

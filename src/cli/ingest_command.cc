@@ -3,6 +3,7 @@
 // while another stores: on two cores parsing then costs the store no time.
 #include <algorithm>
 #include <cstdio>
+#include <span>
 #include <system_error>
 #include <thread>
 #include <variant>
@@ -199,36 +200,47 @@ int run_ingest(const GlobalOptions& global, const IngestOptions& options) {
     Result<void> parsed;
     std::jthread parser([&] { parsed = parse_file(file, import_options, queue); });
 
-    // Store what the parser sends, in file order; a store error stops the parser.
+    // Store what the parser sends, in file order; a store error stops the parser. A chunk's
+    // papers go to the store together (one round trip for a shared store), split where a batch
+    // fills.
     Result<void> imported;
+    std::vector<Paper> papers;
     while (auto chunk = queue.pop()) {
+      papers.clear();
       for (auto& item : chunk->items) {
         if (const auto* rejection = std::get_if<ingest::Rejection>(&item)) {
           ++tally.rejected;
           print_rejection(*rejection, printed_rejections);
           continue;
         }
-        auto outcome = (*store)->upsert(std::get<Paper>(item));
-        if (!outcome) {
-          imported = std::unexpected(outcome.error());
+        papers.push_back(std::move(std::get<Paper>(item)));
+      }
+      for (size_t first = 0; first < papers.size() && imported;) {
+        const size_t count = std::min(papers.size() - first, options.batch_size - in_batch);
+        auto outcomes = (*store)->upsert_many(std::span(papers).subspan(first, count));
+        if (!outcomes) {
+          imported = std::unexpected(outcomes.error());
           break;
         }
-        switch (*outcome) {
-          case store::UpsertOutcome::added:
-            ++tally.added;
-            break;
-          case store::UpsertOutcome::updated:
-            ++tally.updated;
-            break;
-          case store::UpsertOutcome::unchanged:
-            ++tally.unchanged;
-            break;
+        for (const store::UpsertOutcome outcome : *outcomes) {
+          switch (outcome) {
+            case store::UpsertOutcome::added:
+              ++tally.added;
+              break;
+            case store::UpsertOutcome::updated:
+              ++tally.updated;
+              break;
+            case store::UpsertOutcome::unchanged:
+              ++tally.unchanged;
+              break;
+          }
         }
-        if (++in_batch >= options.batch_size) {
+        first += count;
+        in_batch += count;
+        if (in_batch >= options.batch_size) {
           in_batch = 0;
           imported = (*store)->commit_batch();
           if (imported) imported = (*store)->begin_batch();
-          if (!imported) break;
         }
       }
       if (!imported) {

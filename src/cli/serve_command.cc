@@ -21,6 +21,7 @@
 #include "mail/digest.h"
 #include "store/cluster_lock.h"
 #include "store/community.h"
+#include "store/postgres_changes.h"
 #include "store/store.h"
 #include "store/subscriptions.h"
 #include "web/server.h"
@@ -51,29 +52,16 @@ void run_digests(store::Store& papers, store::SubscriptionStore& subscriptions,
   }
 }
 
-// Keeps the local search index caught up with the store while serving: changes made through
-// other nodes (or by `paperboy ingest` elsewhere) become searchable within about a second.
-// The server reopens the index when its MANIFEST changes.
+// Keeps the local search index caught up with the shared store while serving. The store
+// notifies every committed batch (made through any node, or by `paperboy ingest` elsewhere);
+// the follower listens and syncs at once, and also every second, which covers notifications
+// lost while the listening connection was down. The server reopens the index when its MANIFEST
+// changes.
 class IndexFollower {
  public:
-  IndexFollower(store::Store& papers, std::filesystem::path index_dir)
-      : thread_([this, &papers, index_dir = std::move(index_dir)] {
-          std::string last_error;
-          std::unique_lock lock(mutex_);
-          while (!wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
-            lock.unlock();
-            // A failure (say, `paperboy ingest` holds the index writer) is retried next second
-            // and reported once until it changes.
-            auto synced = sync_index(papers, index_dir, /*quiet=*/true);
-            if (!synced && synced.error().message != last_error) {
-              last_error = synced.error().message;
-              std::fprintf(stderr, "paperboy serve: search index: %s\n", last_error.c_str());
-            } else if (synced) {
-              last_error.clear();
-            }
-            lock.lock();
-          }
-        }) {}
+  IndexFollower(store::Store& papers, std::filesystem::path index_dir, std::string store_url)
+      : thread_([this, &papers, index_dir = std::move(index_dir),
+                 store_url = std::move(store_url)] { follow(papers, index_dir, store_url); }) {}
   ~IndexFollower() {
     {
       std::lock_guard lock(mutex_);
@@ -84,6 +72,63 @@ class IndexFollower {
   }
 
  private:
+  static constexpr std::chrono::seconds kPollInterval{1};
+  // How long one wait for a notification lasts before the follower looks whether to stop.
+  static constexpr std::chrono::milliseconds kWaitSlice{100};
+
+  void follow(store::Store& papers, const std::filesystem::path& index_dir,
+              const std::string& store_url) {
+    std::unique_ptr<store::ChangeListener> listener;
+    // Failures (say, `paperboy ingest` holds the index writer) are retried and reported once
+    // until they change.
+    std::string index_error, listener_error;
+    auto report_changed = [](std::string& last, const std::string& message) {
+      if (message == last) return;
+      last = message;
+      if (!message.empty()) std::fprintf(stderr, "paperboy serve: %s\n", message.c_str());
+    };
+    while (!stop_requested()) {
+      if (!listener) {
+        auto opened = store::ChangeListener::open(store_url);
+        if (opened) {
+          listener = std::move(*opened);
+          report_changed(listener_error, "");
+        } else {
+          report_changed(listener_error, "change notifications: " + opened.error().message +
+                                             "; following the store every second");
+        }
+      }
+      auto synced = sync_index(papers, index_dir, /*quiet=*/true);
+      report_changed(index_error, synced ? "" : "search index: " + synced.error().message);
+      wait_for_change(listener, listener_error, report_changed);
+    }
+  }
+
+  // Returns on a change notification, after kPollInterval, or when asked to stop; drops a
+  // listener whose connection was lost.
+  template <class Report>
+  void wait_for_change(std::unique_ptr<store::ChangeListener>& listener,
+                       std::string& listener_error, Report& report_changed) {
+    const auto poll_at = std::chrono::steady_clock::now() + kPollInterval;
+    while (listener && !stop_requested() && std::chrono::steady_clock::now() < poll_at) {
+      auto changed = listener->wait(kWaitSlice);
+      if (!changed) {
+        report_changed(listener_error, "change notifications: " + changed.error().message +
+                                           "; following the store every second");
+        listener.reset();
+      } else if (*changed) {
+        return;
+      }
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_until(lock, poll_at, [this] { return stopping_; });
+  }
+
+  bool stop_requested() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  }
+
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -215,7 +260,7 @@ int run_serve(const ServeSettings& settings, const ServeSettingsReader& reread) 
   // ingest` updates the index itself and needs the index writer free.
   std::unique_ptr<IndexFollower> follower;
   if (store::is_shared_store(global.store))
-    follower = std::make_unique<IndexFollower>(**store, index_path(global));
+    follower = std::make_unique<IndexFollower>(**store, index_path(global), global.store);
 
   // The scheduled jobs, started again by SIGHUP when their settings change.
   std::unique_ptr<ScheduledJob> digests;
