@@ -6,7 +6,9 @@
 #   bench/cluster/propagation.sh [PAPERBOY_BINARY] [RUNS]
 #
 # Defaults: build/scale-rel/paperboy, 30 runs. The nodes serve demo/ (a small corpus: the time
-# measured is the follow, not a large index's commit).
+# measured is the follow, not a large index's commit). The nodes share anonymous answers for
+# --page-cache-ms (default 1 s), which bounds how stale a search can be; to time the follow
+# alone, run with PAPERBOY_PAGE_CACHE_MS=0 in the environment.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/cluster/lib.sh
