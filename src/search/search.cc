@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <queue>
@@ -897,21 +898,38 @@ Hit make_hit(const index::Snapshot& snapshot, const Scored& entry) {
   return hit;
 }
 
-void add_facets(const index::Snapshot& snapshot, const std::vector<Scored>& matches,
-                SearchResults& results) {
-  std::unordered_map<std::string, uint64_t> categories;
-  std::map<int, uint64_t, std::greater<>> years;
-  for (const Scored& entry : matches) {
-    const Segment& segment = *snapshot.segments()[entry.segment].segment;
-    for (const std::string& category : segment.stored(entry.doc).categories) ++categories[category];
-    int32_t date = segment.date(entry.doc);
-    if (date != index::kUnknownDate) {
-      std::chrono::year_month_day day{std::chrono::sys_days{std::chrono::days{date}}};
-      ++years[static_cast<int>(day.year())];
+void add_facets(const index::Snapshot& snapshot,
+                std::initializer_list<const std::vector<Scored>*> tiers, SearchResults& results) {
+  // Matches share a few thousand category lists and publication days: count those first, and
+  // split a list or turn a day into its year once per distinct value, not once per match.
+  std::unordered_map<std::string_view, uint64_t> lists;
+  std::unordered_map<int32_t, uint64_t> days;
+  for (const std::vector<Scored>* tier : tiers) {
+    for (const Scored& entry : *tier) {
+      const Segment& segment = *snapshot.segments()[entry.segment].segment;
+      ++lists[segment.categories(entry.doc)];
+      ++days[segment.date(entry.doc)];
     }
   }
+  std::unordered_map<std::string_view, uint64_t> categories;
+  for (const auto& [categories_of_doc, count] : lists) {
+    std::string_view list = categories_of_doc;
+    while (!list.empty()) {
+      size_t space = list.find(' ');
+      std::string_view category = list.substr(0, space);
+      if (!category.empty()) categories[category] += count;
+      if (space == std::string_view::npos) break;
+      list.remove_prefix(space + 1);
+    }
+  }
+  std::map<int, uint64_t, std::greater<>> years;
+  for (const auto& [date, count] : days) {
+    if (date == index::kUnknownDate) continue;
+    std::chrono::year_month_day day{std::chrono::sys_days{std::chrono::days{date}}};
+    years[static_cast<int>(day.year())] += count;
+  }
   for (const auto& [category, count] : categories)
-    results.category_facets.push_back({category, count});
+    results.category_facets.push_back({std::string(category), count});
   std::sort(results.category_facets.begin(), results.category_facets.end(),
             [](const FacetCount& a, const FacetCount& b) {
               return a.count != b.count ? a.count > b.count : a.value < b.value;
@@ -957,19 +975,17 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
       base += snapshot.segments()[s].segment->doc_count();
     }
     results.total = first_tier.size() + second_tier.size();
-    if (options.facets) {
-      std::vector<Scored> everything = first_tier;
-      everything.insert(everything.end(), second_tier.begin(), second_tier.end());
-      add_facets(snapshot, everything, results);
-    }
-    auto order = [&](std::vector<Scored>& tier) {
+    if (options.facets) add_facets(snapshot, {&first_tier, &second_tier}, results);
+    // Only the first `wanted` matches are shown: order those, not every match.
+    auto order = [&](std::vector<Scored>& tier, size_t needed) {
       auto key = [&](const Scored& entry) -> int64_t {
         const Segment& segment = *snapshot.segments()[entry.segment].segment;
         return options.sort == Sort::kUpvotes ? segment.upvotes(entry.doc)
                                               : segment.date(entry.doc);
       };
       bool by_relevance = options.sort == Sort::kRelevance && !plan.groups.empty();
-      std::sort(tier.begin(), tier.end(), [&](const Scored& a, const Scored& b) {
+      auto shown = tier.begin() + static_cast<std::ptrdiff_t>(std::min(needed, tier.size()));
+      std::partial_sort(tier.begin(), shown, tier.end(), [&](const Scored& a, const Scored& b) {
         if (!by_relevance) {
           int64_t key_a = key(a);
           int64_t key_b = key(b);
@@ -977,9 +993,10 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
         }
         return better(a, b);
       });
+      tier.erase(shown, tier.end());
     };
-    order(first_tier);
-    order(second_tier);
+    order(first_tier, wanted);
+    order(second_tier, wanted - first_tier.size());
     ranked = std::move(first_tier);
     ranked.insert(ranked.end(), second_tier.begin(), second_tier.end());
   } else {
