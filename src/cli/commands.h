@@ -107,7 +107,7 @@ struct SyncSettings {
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
-  int threads = 8;
+  int threads = 128;      // one per open keep-alive connection; render slots bound the CPU work
   std::string katex_dir;  // empty: the web component's default
   bool access_log = false;
   int page_cache_ms = 1000;  // anonymous visitors share a rendered page this long; 0: never

@@ -125,10 +125,13 @@ int main(int argc, char** argv) {
       ->envname("PAPERBOY_PORT")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  serve->add_option("--threads", serve_options.threads, "Worker threads")
+  serve
+      ->add_option("--threads", serve_options.threads,
+                   "Connection threads: one per open keep-alive connection (browsers keep ~6 "
+                   "each); rendering is bounded by --render-slots")
       ->envname("PAPERBOY_THREADS")
       ->capture_default_str()
-      ->check(CLI::Range(1, 256));
+      ->check(CLI::Range(1, 4096));
   serve->add_option("--katex-dir", serve_options.katex_dir, "KaTeX dist folder for math rendering")
       ->envname("PAPERBOY_KATEX_DIR");
   serve->add_flag("--access-log", serve_options.access_log, "Log every request at info level")

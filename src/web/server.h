@@ -34,7 +34,9 @@ struct ServerOptions {
   // Paper vectors folder (normally <data>/vectors); empty: no semantic search or related
   // papers. A missing folder is fine: they appear once vectors are saved there.
   std::filesystem::path vectors_dir;
-  int threads = 8;
+  // httplib holds a thread per open keep-alive connection: one more connection than threads
+  // waits for an idle one to time out (5 s). Rendering is bounded by render_slots instead.
+  int threads = 128;
   size_t max_body_bytes = 1 << 20;
   // Accounts, votes, comments, collections and moderation; null: a read-only site without them.
   store::CommunityStore* community = nullptr;
