@@ -747,8 +747,10 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, const Plan& pl
 // bounds. Terms sorted by their list maxima; the smallest ones whose summed maxima cannot beat
 // the threshold are non-essential: they never propose candidates and are only probed for
 // candidates whose block bounds can still enter the top k. Long queries of common and rare
-// words thus walk mainly the rare words' lists.
-void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
+// words thus walk mainly the rare words' lists. With `full_matches_too` it is the one tier of
+// a plain ranking (SearchOptions::all_words_first = false) and takes every match.
+void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top,
+                     bool full_matches_too) {
   std::vector<size_t> terms;
   for (size_t t = 0; t < search.term_count(); ++t)
     if (search.cursor(t).doc() != kNoDoc) terms.push_back(t);
@@ -844,8 +846,10 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top) {
       double score = search.score(doc);
       bool competitive = score > 0 && (!top.full() || score > top.threshold());
       auto match = competitive ? search.match(doc) : SegmentSearch::Match{};
-      if (competitive && !match.all_groups && match.strict_groups && !match.excluded) {
-        top.offer(Scored{score, uint64_t{search.base()} + doc, segment_index, doc, false});
+      if (competitive && (full_matches_too || !match.all_groups) && match.strict_groups &&
+          !match.excluded) {
+        top.offer(
+            Scored{score, uint64_t{search.base()} + doc, segment_index, doc, match.all_groups});
         update_essential();
       }
     }
@@ -995,10 +999,24 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
       });
       tier.erase(shown, tier.end());
     };
+    if (!options.all_words_first) {
+      first_tier.insert(first_tier.end(), second_tier.begin(), second_tier.end());
+      second_tier.clear();
+    }
     order(first_tier, wanted);
     order(second_tier, wanted - first_tier.size());
     ranked = std::move(first_tier);
     ranked.insert(ranked.end(), second_tier.begin(), second_tier.end());
+  } else if (!options.all_words_first) {
+    TopK top(wanted);
+    uint32_t base = 0;
+    for (size_t s = 0; s < snapshot.segments().size(); ++s) {
+      SegmentSearch segment_search(plan, snapshot.segments()[s], base);
+      top_some_groups(segment_search, s, top, true);
+      results.scored_documents += segment_search.scored_documents();
+      base += snapshot.segments()[s].segment->doc_count();
+    }
+    ranked = top.sorted();
   } else {
     TopK first(wanted);
     bool single_alternatives =
@@ -1024,7 +1042,7 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
       base = 0;
       for (size_t s = 0; s < snapshot.segments().size(); ++s) {
         SegmentSearch segment_search(plan, snapshot.segments()[s], base);
-        top_some_groups(segment_search, s, second);
+        top_some_groups(segment_search, s, second, false);
         results.scored_documents += segment_search.scored_documents();
         base += snapshot.segments()[s].segment->doc_count();
       }

@@ -5,7 +5,8 @@
 //   for (const search::Hit& hit : results->hits) ... hit.paper_id, hit.score ...
 //
 // Ranking is BM25F over title, abstract and authors. Papers that satisfy every part of the
-// query come first, then papers that satisfy some. Top-k uses block-max WAND (block-max AND
+// query come first, then papers that satisfy some (SearchOptions::all_words_first = false
+// ranks them together by score). Top-k uses block-max WAND (block-max AND
 // for the first tier), so common words do not make every match get scored; the exhaustive
 // scorer (SearchOptions::exhaustive) ranks identically and is what the tests compare against.
 #pragma once
@@ -38,6 +39,10 @@ struct SearchOptions {
   Sort sort = Sort::kRelevance;
   bool facets = false;      // count categories and years over all matches (costs a full pass)
   bool exhaustive = false;  // score every match instead of WAND: the test oracle
+  // Papers satisfying every part of the query first (two tiers). false ranks every paper
+  // holding any free term (and every phrase) by BM25F alone, one top-k by MaxScore: what
+  // hybrid search wants of long queries' keyword candidates.
+  bool all_words_first = true;
   Bm25fParams ranking;
 };
 

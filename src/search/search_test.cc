@@ -201,6 +201,69 @@ TEST_F(RealIndex, WandReturnsExactlyTheExhaustiveTopK) {
   }
 }
 
+// The plain ranking (no all-words tier) by MaxScore against every match scored and sorted:
+// long queries of title words, as hybrid search sends them, and the operators.
+TEST_F(RealIndex, PlainRankingTopKIsTheExhaustiveRanking) {
+  std::vector<std::string> titles;
+  for (const auto& [day, papers] : real_papers())
+    for (size_t i = 0; i < papers.size(); i += 9) titles.push_back(papers[i].title);
+  ASSERT_GT(titles.size(), 40u);
+  std::vector<std::string> queries = {"image",
+                                      "language model",
+                                      "gaussian splatting avatar",
+                                      "\"vision language\" model reasoning",
+                                      "segmentation OR detection video",
+                                      "video -diffusion generation",
+                                      "title:transformer attention efficient",
+                                      "cat:cs.CL language model evaluation"};
+  queries.insert(queries.end(), titles.begin(), titles.end());
+  Bm25fParams other;
+  other.k1 = 0.8;
+  other.weight = {3.0, 1.0, 0.5};
+  other.b = {0.9, 0.3, 0.0};
+  size_t partial_above_full = 0;
+  for (const std::string& query : queries) {
+    for (auto [k, ranking] :
+         {std::pair{size_t{1}, Bm25fParams{}}, std::pair{size_t{10}, Bm25fParams{}},
+          std::pair{size_t{100}, Bm25fParams{}}, std::pair{size_t{10}, other}}) {
+      SearchOptions fast;
+      fast.limit = k;
+      fast.ranking = ranking;
+      fast.all_words_first = false;
+      SearchOptions oracle = fast;
+      oracle.exhaustive = true;
+      auto expected = run(query, oracle);
+      auto actual = run(query, fast);
+      ASSERT_EQ(ids(actual), ids(expected)) << query << " k=" << k;
+      for (size_t h = 0; h < actual.hits.size(); ++h) {
+        EXPECT_DOUBLE_EQ(actual.hits[h].score, expected.hits[h].score) << query;
+        EXPECT_EQ(actual.hits[h].matched_all, expected.hits[h].matched_all) << query;
+        if (h > 0) {
+          EXPECT_GE(actual.hits[h - 1].score, actual.hits[h].score) << query;
+        }
+        if (h > 0 && !actual.hits[h - 1].matched_all && actual.hits[h].matched_all)
+          ++partial_above_full;
+      }
+    }
+  }
+  // Long queries rank papers holding some words above papers holding all: the tiers would not.
+  EXPECT_GT(partial_above_full, 0u);
+}
+
+TEST_F(RealIndex, PlainRankingScoresFarFewerDocumentsThanMatch) {
+  std::string query = "efficient multimodal large language model reasoning benchmark image video";
+  SearchOptions fast;
+  fast.limit = 10;
+  fast.all_words_first = false;
+  SearchOptions oracle = fast;
+  oracle.exhaustive = true;
+  auto all = run(query, oracle);
+  auto top = run(query, fast);
+  ASSERT_GT(*all.total, 400u);
+  EXPECT_LT(top.scored_documents * 3, all.scored_documents)
+      << top.scored_documents << " vs " << all.scored_documents;
+}
+
 std::vector<std::string> sample_queries(const index::Snapshot& snapshot) {
   std::vector<std::string> queries = {"image",
                                       "language model",
