@@ -1,7 +1,6 @@
 #include "search/highlight.h"
 
 #include <algorithm>
-#include <set>
 #include <utility>
 #include <vector>
 
@@ -16,20 +15,35 @@ using Range = std::pair<uint32_t, uint32_t>;  // byte range [first, second)
 
 struct MatchedWord {
   Range range;
-  std::string term;
+  size_t term = 0;  // index into the query's distinct terms
 };
 
-std::vector<MatchedWord> matched_words(std::string_view text, const Query& query) {
-  std::set<std::string> wanted;
+// The query's distinct terms, which matched words are counted against.
+std::vector<std::string> wanted_terms(const Query& query) {
+  std::vector<std::string> wanted;
   for (const Group& group : query.groups)
     for (const Clause& clause : group.alternatives)
-      wanted.insert(clause.terms.begin(), clause.terms.end());
-  std::vector<MatchedWord> words;
-  for (const text::Token& token : text::analyze(text))
-    if (wanted.contains(token.term)) words.push_back({{token.start, token.end}, token.term});
-  std::sort(words.begin(), words.end(),
+      wanted.insert(wanted.end(), clause.terms.begin(), clause.terms.end());
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  return wanted;
+}
+
+// Appends the matched words of text[begin, end) to `words` in text order. Words never span
+// an ASCII space, so a text analysed piece by piece, cut at spaces, gives the same words as
+// analysed whole.
+void add_matched_words(std::string_view text, uint32_t begin, uint32_t end,
+                       const std::vector<std::string>& wanted, std::vector<MatchedWord>& words) {
+  std::vector<text::Token> tokens = text::analyze(text.substr(begin, end - begin));
+  size_t first_new = words.size();
+  for (const text::Token& token : tokens) {
+    auto found = std::lower_bound(wanted.begin(), wanted.end(), token.term);
+    if (found != wanted.end() && *found == token.term)
+      words.push_back(
+          {{begin + token.start, begin + token.end}, static_cast<size_t>(found - wanted.begin())});
+  }
+  std::sort(words.begin() + static_cast<std::ptrdiff_t>(first_new), words.end(),
             [](const MatchedWord& a, const MatchedWord& b) { return a.range < b.range; });
-  return words;
 }
 
 // Escapes text[begin, end) and marks the matched ranges inside it; overlapping ranges (a
@@ -63,26 +77,57 @@ bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 
 
 std::string highlight(std::string_view raw_text, const Query& query) {
   std::string text = text::sanitize_utf8(raw_text);
-  return render(text, 0, static_cast<uint32_t>(text.size()), matched_words(text, query));
+  std::vector<MatchedWord> words;
+  auto size = static_cast<uint32_t>(text.size());
+  add_matched_words(text, 0, size, wanted_terms(query), words);
+  return render(text, 0, size, words);
 }
 
 std::string snippet(std::string_view raw_text, const Query& query, size_t max_bytes) {
   std::string text = text::sanitize_utf8(raw_text);
-  std::vector<MatchedWord> words = matched_words(text, query);
-  if (text.size() <= max_bytes) return render(text, 0, static_cast<uint32_t>(text.size()), words);
+  const std::vector<std::string> wanted = wanted_terms(query);
+  const auto size = static_cast<uint32_t>(text.size());
+  std::vector<MatchedWord> words;
+  if (text.size() <= max_bytes) {
+    add_matched_words(text, 0, size, wanted, words);
+    return render(text, 0, size, words);
+  }
 
-  // The window starting a little before some match that covers the most distinct terms.
+  // The window starting a little before some match that covers the most distinct terms: the
+  // first such window wins. The text is analysed a piece at a time (abstracts are several
+  // times a snippet), and no further once a window that holds every query term lies wholly in
+  // what was analysed: no later window can hold more.
   constexpr uint32_t kLeadIn = 40;
+  const auto window = static_cast<uint32_t>(max_bytes);
   uint32_t best_start = 0;
   size_t best_count = 0;
-  for (size_t i = 0; i < words.size(); ++i) {
-    uint32_t start = words[i].range.first > kLeadIn ? words[i].range.first - kLeadIn : 0;
-    std::set<std::string> distinct;
-    for (size_t j = i; j < words.size() && words[j].range.second <= start + max_bytes; ++j)
-      distinct.insert(words[j].term);
-    if (distinct.size() > best_count) {
-      best_count = distinct.size();
-      best_start = start;
+  std::vector<char> seen(wanted.size());
+  size_t next_window = 0;  // the first match whose window is not yet counted
+  uint32_t analysed = 0;
+  while (analysed < size && best_count < wanted.size()) {
+    uint32_t cut = size;
+    if (size - analysed > window) {
+      size_t space = text.find(' ', analysed + window);
+      if (space != std::string::npos) cut = static_cast<uint32_t>(space);
+    }
+    add_matched_words(text, analysed, cut, wanted, words);
+    analysed = cut;
+    // Count the windows that now lie wholly in the analysed text (all of them at the end).
+    for (; next_window < words.size() && best_count < wanted.size(); ++next_window) {
+      const uint32_t first = words[next_window].range.first;
+      const uint32_t start = first > kLeadIn ? first - kLeadIn : 0;
+      if (analysed < size && start + window > analysed) break;
+      std::fill(seen.begin(), seen.end(), 0);
+      size_t distinct = 0;
+      for (size_t j = next_window; j < words.size() && words[j].range.second <= start + window; ++j)
+        if (!seen[words[j].term]) {
+          seen[words[j].term] = 1;
+          ++distinct;
+        }
+      if (distinct > best_count) {
+        best_count = distinct;
+        best_start = start;
+      }
     }
   }
   auto begin = static_cast<size_t>(best_start);

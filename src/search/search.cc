@@ -6,11 +6,10 @@
 #include <cmath>
 #include <initializer_list>
 #include <limits>
-#include <map>
 #include <queue>
-#include <unordered_map>
 
 #include "core/date.h"
+#include "search/facets.h"
 
 namespace paperboy::search {
 
@@ -300,6 +299,22 @@ class SegmentSearch {
     return total;
   }
 
+  // What score(doc) records of the terms present, without scoring: true exactly when
+  // score(doc) would be above 0. Reads no doc record while the field weights are not negative.
+  bool mark_present(uint32_t doc) {
+    if (!nonnegative_weights_) return score(doc) > 0;
+    bool any = false;
+    for (size_t t = 0; t < cursors_.size(); ++t) {
+      present_[t] = false;
+      if (cursors_[t].doc() != doc) continue;
+      for (size_t f = 0; f < kFieldCount && !present_[t]; ++f)
+        present_[t] = cursors_[t].tf(f) > 0 && plan_.params.weight[f] > 0 &&
+                      in_scope(plan_.scored[t].scope, f);
+      any = any || present_[t];
+    }
+    return any;
+  }
+
   // Whether every required phrase (a group whose one alternative has several words) holds at
   // `doc`: checked before scoring, which reads the doc table, as most docs holding a common
   // phrase's words do not hold the phrase.
@@ -442,6 +457,8 @@ class SegmentSearch {
   std::vector<PostingCursor::CodeWeights> code_weights_;  // per term, by its scope
   std::vector<BlockCache> block_cache_;
   std::vector<bool> present_;
+  bool nonnegative_weights_ =
+      std::ranges::all_of(plan_.params.weight, [](double weight) { return weight >= 0; });
   std::vector<PostingCursor> excluded_cursors_;
   mutable std::vector<std::vector<uint32_t>> positions_;  // phrase checks' buffers, reused
   uint64_t scored_documents_ = 0;
@@ -886,6 +903,27 @@ void all_matches(SegmentSearch& search, size_t segment_index, const Plan& plan,
   }
 }
 
+// Every match counted into `counter`, none scored: the facets and total of a top-k search.
+// The same matches as all_matches() takes: passing the filters, a term present in its scope
+// (a score above 0), every strict group satisfied, nothing excluded.
+uint64_t count_matches(SegmentSearch& search, size_t segment_index, FacetCounter& counter) {
+  uint64_t matches = 0;
+  while (true) {
+    uint32_t doc = kNoDoc;
+    for (size_t t = 0; t < search.term_count(); ++t) doc = std::min(doc, search.cursor(t).doc());
+    if (doc == kNoDoc) return matches;
+    if (search.passes_filters(doc) && search.mark_present(doc)) {
+      auto match = search.match(doc);
+      if (!match.excluded && match.strict_groups) {
+        counter.count(segment_index, doc);
+        ++matches;
+      }
+    }
+    for (size_t t = 0; t < search.term_count(); ++t)
+      if (search.cursor(t).doc() == doc) search.cursor(t).next();
+  }
+}
+
 std::string format_day(int32_t days) {
   if (days == index::kUnknownDate) return "";
   return format_date(std::chrono::sys_days{std::chrono::days{days}});
@@ -900,46 +938,6 @@ Hit make_hit(const index::Snapshot& snapshot, const Scored& entry) {
   hit.upvotes = segment.upvotes(entry.doc);
   hit.matched_all = entry.matched_all;
   return hit;
-}
-
-void add_facets(const index::Snapshot& snapshot,
-                std::initializer_list<const std::vector<Scored>*> tiers, SearchResults& results) {
-  // Matches share a few thousand category lists and publication days: count those first, and
-  // split a list or turn a day into its year once per distinct value, not once per match.
-  std::unordered_map<std::string_view, uint64_t> lists;
-  std::unordered_map<int32_t, uint64_t> days;
-  for (const std::vector<Scored>* tier : tiers) {
-    for (const Scored& entry : *tier) {
-      const Segment& segment = *snapshot.segments()[entry.segment].segment;
-      ++lists[segment.categories(entry.doc)];
-      ++days[segment.date(entry.doc)];
-    }
-  }
-  std::unordered_map<std::string_view, uint64_t> categories;
-  for (const auto& [categories_of_doc, count] : lists) {
-    std::string_view list = categories_of_doc;
-    while (!list.empty()) {
-      size_t space = list.find(' ');
-      std::string_view category = list.substr(0, space);
-      if (!category.empty()) categories[category] += count;
-      if (space == std::string_view::npos) break;
-      list.remove_prefix(space + 1);
-    }
-  }
-  std::map<int, uint64_t, std::greater<>> years;
-  for (const auto& [date, count] : days) {
-    if (date == index::kUnknownDate) continue;
-    std::chrono::year_month_day day{std::chrono::sys_days{std::chrono::days{date}}};
-    years[static_cast<int>(day.year())] += count;
-  }
-  for (const auto& [category, count] : categories)
-    results.category_facets.push_back({std::string(category), count});
-  std::sort(results.category_facets.begin(), results.category_facets.end(),
-            [](const FacetCount& a, const FacetCount& b) {
-              return a.count != b.count ? a.count > b.count : a.value < b.value;
-            });
-  for (const auto& [year, count] : years)
-    results.year_facets.push_back({std::to_string(year), count});
 }
 
 }  // namespace
@@ -965,8 +963,9 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
   }
   Plan plan = make_plan(snapshot, query, options);
   size_t wanted = options.offset + options.limit;
-  bool need_everything = options.exhaustive || options.facets || options.sort != Sort::kRelevance ||
-                         plan.groups.empty();
+  // Facets alone do not need every match scored: count_matches() counts them unscored.
+  bool need_everything =
+      options.exhaustive || options.sort != Sort::kRelevance || plan.groups.empty();
   std::vector<Scored> ranked;
   if (need_everything) {
     std::vector<Scored> first_tier;
@@ -979,7 +978,12 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
       base += snapshot.segments()[s].segment->doc_count();
     }
     results.total = first_tier.size() + second_tier.size();
-    if (options.facets) add_facets(snapshot, {&first_tier, &second_tier}, results);
+    if (options.facets) {
+      FacetCounter counter(snapshot);
+      for (const std::vector<Scored>* tier : {&first_tier, &second_tier})
+        for (const Scored& entry : *tier) counter.count(entry.segment, entry.doc);
+      counter.write(results);
+    }
     // Only the first `wanted` matches are shown: order those, not every match.
     auto order = [&](std::vector<Scored>& tier, size_t needed) {
       auto key = [&](const Scored& entry) -> int64_t {
@@ -1007,6 +1011,8 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
     order(second_tier, wanted - first_tier.size());
     ranked = std::move(first_tier);
     ranked.insert(ranked.end(), second_tier.begin(), second_tier.end());
+  } else if (wanted == 0) {
+    // Only the total and the facets were asked for (counted below): nothing to rank.
   } else if (!options.all_words_first) {
     TopK top(wanted);
     uint32_t base = 0;
@@ -1049,6 +1055,18 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
       auto rest = second.sorted();
       ranked.insert(ranked.end(), rest.begin(), rest.end());
     }
+  }
+  if (options.facets && !need_everything) {
+    FacetCounter counter(snapshot);
+    uint64_t matches = 0;
+    uint32_t base = 0;
+    for (size_t s = 0; s < snapshot.segments().size(); ++s) {
+      SegmentSearch segment_search(plan, snapshot.segments()[s], base);
+      matches += count_matches(segment_search, s, counter);
+      base += snapshot.segments()[s].segment->doc_count();
+    }
+    results.total = matches;
+    counter.write(results);
   }
   for (size_t i = options.offset; i < ranked.size() && i < wanted; ++i)
     results.hits.push_back(make_hit(snapshot, ranked[i]));
