@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Web load benchmark: wrk (2 threads, 64 connections) against `paperboy serve` for the home
-# page, paper pages, the search page and /api/daily_papers, then a soak of all of them together
-# while the server's resident memory is sampled.
+# page, paper pages, the search page and /api/daily_papers, each followed by the same load from
+# web_load_client (bench/web/load_client.cc, 64 connections), which records every request's own
+# latency, and then offers the issue's goal rate (3,000 requests/s, 1,000 for searches) in an
+# open loop, counting each request's latency from when it was due; then a soak of all of them
+# together while the server's resident memory is sampled. wrk's percentiles are not per-request
+# latencies: wrk 4 adds synthetic samples for coordinated omission (rotate.lua prints how
+# many), so the p99 figures of the table are the client's.
 #
 #   bench/web/run.sh [PAPERBOY_BINARY] [SECONDS_PER_RUN] [SOAK_SECONDS]
 #
 # Defaults: build/web-rel/paperboy (a Release build), 30 s a run, a 600 s soak (0: no soak).
+# web_load_client is taken from the binary's build folder (ninja web_load_client), or from
+# PAPERBOY_BENCH_LOAD_CLIENT.
 # Environment:
 #   PAPERBOY_BENCH_STORE=demo (default): demo/ plus the 580 days of real Hugging Face daily
 #     papers (shared/data/hf-daily-papers), about 10k papers.
@@ -34,6 +41,8 @@ soak_seconds=${3:-600}
 threads=${PAPERBOY_BENCH_THREADS:-64}
 render_slots=${PAPERBOY_BENCH_RENDER_SLOTS:-}
 corpus_kind=${PAPERBOY_BENCH_STORE:-demo}
+load_client=${PAPERBOY_BENCH_LOAD_CLIENT:-$(dirname "$paperboy")/web_load_client}
+[[ -x "$load_client" ]] || { echo "no $load_client: build it (ninja web_load_client) or set PAPERBOY_BENCH_LOAD_CLIENT" >&2; exit 1; }
 work=$(mktemp -d /tmp/paperboy-web-bench-XXXXXX)
 data=${PAPERBOY_BENCH_DATA:-$work/data}
 server=""
@@ -111,6 +120,15 @@ summary() {
   errors=$(awk '/Socket errors:/ {gsub(",", ""); s = $4 + $6 + $8 + $10} /Non-2xx/ {n = $NF} END {print s + n}' <<< "$report")
   echo "$rps $p99 $errors"
 }
+# The same paths from web_load_client: requests/s, p99 and mean (ms), errors, and the requests
+# in flight by Little's law (mean latency x throughput, at most the 64 connections).
+client_run() {
+  local report
+  report=$("$load_client" --url "$base" --paths "$1" --connections 64 --seconds "$2" --rate "${3:-0}")
+  awk '/^summary:/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                     printf "%.0f %.1f %.2f %d %.1f\n", v["rps"], v["p99_ms"], v["mean_ms"], v["errors"],
+                            v["rps"] * v["mean_ms"] / 1000 }' <<< "$report"
+}
 label_of() {
   case $1 in
     health) echo "/healthz (peer)" ;; home) echo "home /" ;; papers) echo "paper pages" ;;
@@ -120,28 +138,22 @@ label_of() {
 
 echo "machine: $(nproc) cores; load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server: --threads $threads${render_slots:+ --render-slots $render_slots}"
-printf '| request | answers | requests/s | p99 ms | errors | ratio to /healthz | shared / rendered |\n'
-printf '|---|---|---:|---:|---:|---:|---:|\n'
-declare -A shared_rps
+printf '| request | answers | wrk requests/s | ratio to /healthz | client requests/s | client p99 ms | in flight | wrk p99 ms (corrected) | goal requests/s | p99 ms at the goal rate | errors |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for cache_ms in 1000 0; do
   if [[ $cache_ms == 0 ]]; then stop_server; start_server 0; fi
   answers=$([[ $cache_ms == 0 ]] && echo "rendered" || echo "shared 1 s")
   wrk_run "$work/health.txt" 5 > /dev/null  # warm-up
-  read -r peer_rps peer_p99 peer_errors <<< "$(summary "$(wrk_run "$work/health.txt" "$seconds")")"
+  peer_rps=""
   for name in health home papers searches api; do
-    if [[ $name == health ]]; then
-      rps=$peer_rps p99=$peer_p99 errors=$peer_errors
-    else
-      read -r rps p99 errors <<< "$(summary "$(wrk_run "$work/$name.txt" "$seconds")")"
-    fi
-    if [[ $cache_ms != 0 ]]; then
-      shared_rps[$name]=$rps
-      gain="-"
-    else
-      gain=$(printf '%.2f' "$(bc -l <<< "${shared_rps[$name]} / $rps")")
-    fi
-    printf '| %s | %s | %s | %s | %s | %.2f | %s |\n' "$(label_of $name)" "$answers" "$rps" "$p99" \
-      "$errors" "$(bc -l <<< "$rps / $peer_rps")" "$gain"
+    read -r rps p99 errors <<< "$(summary "$(wrk_run "$work/$name.txt" "$seconds")")"
+    peer_rps=${peer_rps:-$rps}
+    read -r client_rps client_p99 _ client_errors in_flight <<< "$(client_run "$work/$name.txt" "$seconds")"
+    goal=$([[ $name == searches ]] && echo 1000 || echo 3000)
+    read -r goal_rps goal_p99 _ goal_errors _ <<< "$(client_run "$work/$name.txt" "$seconds" "$goal")"
+    printf '| %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s |\n' "$(label_of $name)" "$answers" \
+      "$rps" "$(bc -l <<< "$rps / $peer_rps")" "$client_rps" "$client_p99" "$in_flight" "$p99" \
+      "$goal_rps" "$goal_p99" "$((errors + client_errors + goal_errors))"
   done
 done
 echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -152,13 +164,13 @@ stop_server
 start_server 1000
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$server/status"; }
 echo "soak: ${soak_seconds}s of the mix; RSS at start: $(rss) KB"
-PATHS=$work/mix.txt wrk -t2 -c64 -d"${soak_seconds}s" --timeout 10s --latency -s bench/web/rotate.lua "$base" > "$work/soak.txt" &
+client_run "$work/mix.txt" "$soak_seconds" > "$work/soak.txt" &
 soak=$!
 : > "$work/rss.txt"
 while kill -0 "$soak" 2>/dev/null; do rss >> "$work/rss.txt"; sleep 10; done
 wait "$soak"
-read -r rps p99 errors <<< "$(summary "$(cat "$work/soak.txt")")"
-echo "soak: $rps requests/s, p99 $p99 ms, $errors errors"
+read -r rps p99 mean errors in_flight < "$work/soak.txt"
+echo "soak (web_load_client): $rps requests/s, p99 $p99 ms, mean $mean ms, $in_flight in flight, $errors errors"
 # Flat means the second half of the soak grows no further than the first half reached.
 awk '{rss[NR] = $1} END {
        half = int(NR / 2); for (i = 1; i <= NR; i++) { if (i <= half && rss[i] > first_max) first_max = rss[i];

@@ -5,12 +5,15 @@
 # before plus the users whose vote it now holds (each user's /api/me/votes). It also compares
 # the count with what wrk's answers imply (+1 for each vote added, -1 for each removed): the two
 # differ by the requests still in flight when wrk stopped, which the server carried out but
-# whose answers wrk never read (at most one per connection).
+# whose answers wrk never read (at most one per connection). Before wrk, web_load_client
+# (bench/web/load_client.cc) sends the same votes for as long, recording each request's own
+# latency: wrk's percentiles hold synthetic samples for coordinated omission.
 #
 #   bench/web/votes.sh [PAPERBOY_BINARY] [SECONDS] [USERS] [PAPERS]
 #
 # Defaults: build/web-rel/paperboy, 20 s, 200 users, 5 papers. PAPERBOY_BENCH_DATA=DIR: vote in
 # that data folder (its votes change); default: a temporary folder with demo/ ingested.
+# web_load_client is taken from the binary's build folder, or PAPERBOY_BENCH_LOAD_CLIENT.
 # The peer is the same server answering /healthz in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +23,8 @@ user_count=${3:-200}
 paper_count=${4:-5}
 work=$(mktemp -d /tmp/paperboy-votes-bench-XXXXXX)
 data=${PAPERBOY_BENCH_DATA:-$work/data}
+load_client=${PAPERBOY_BENCH_LOAD_CLIENT:-$(dirname "$paperboy")/web_load_client}
+[[ -x "$load_client" ]] || { echo "no $load_client: build it (ninja web_load_client) or set PAPERBOY_BENCH_LOAD_CLIENT" >&2; exit 1; }
 server=""
 trap 'if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
@@ -71,6 +76,17 @@ echo "$user_count users with sessions, $(wc -l < "$work/papers.txt") papers, ${s
 to_ms() {  # wrk prints 850.00us, 12.34ms or 1.20s
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[^m]s$/) n *= 1000; printf "%.1f", n }'
 }
+# The (user, paper) pairs in votes.lua's order, as web_load_client request lines.
+awk 'NR == FNR { papers[n++] = $1; next } { users[m++] = $0 }
+     END { for (i = 0; i < m * n; i++) { split(users[i % m], user, " ")
+             printf "POST /api/papers/%s/upvote\tCookie: paperboy_session=%s\tX-CSRF-Token: %s\n",
+                    papers[int(i / m) % n], user[1], user[2] } }' \
+  "$work/papers.txt" "$work/users.txt" > "$work/vote-requests.txt"
+"$load_client" --url "$base" --paths "$work/vote-requests.txt" --connections 64 --seconds "$seconds" \
+  > "$work/client.txt"
+while read -r paper_id; do
+  echo "$paper_id $(curl -sf "$base/api/papers/$paper_id" | python3 -c 'import json, sys; print(json.load(sys.stdin)["upvotes"])')"
+done < "$work/papers.txt" > "$work/between.txt"
 echo /healthz > "$work/health.txt"
 PATHS=$work/health.txt wrk -t2 -c64 -d"${seconds}s" --latency -s bench/web/rotate.lua "$base" > "$work/peer.txt"
 USERS=$work/users.txt PAPERS=$work/papers.txt RESULTS=$work/results.txt \
@@ -88,7 +104,10 @@ def report(name):
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     return rps, p99, sum(map(int, errors.groups())) if errors else 0
 peer, votes = report("peer"), report("votes")
+client = dict(field.split("=") for field in
+              open(f"{work}/client.txt").read().split("summary: ")[1].split())
 before = dict(line.split() for line in open(f"{work}/before.txt"))
+between = dict(line.split() for line in open(f"{work}/between.txt"))
 moved, statuses = {}, {}
 for line in open(f"{work}/results.txt"):
     fields = line.split()
@@ -108,21 +127,25 @@ unanswered = 0
 for paper_id, upvotes in before.items():
     stored = json.load(urllib.request.urlopen(f"{base}/api/papers/{paper_id}"))["upvotes"]
     expected = int(upvotes) + voters[paper_id]
-    unanswered += abs(stored - (int(upvotes) + moved.get(paper_id, 0)))
+    implied = int(between[paper_id]) + moved.get(paper_id, 0)
+    unanswered += abs(stored - implied)
     print(f"  {paper_id}: {upvotes} before, {voters[paper_id]} of the users' votes now, "
-          f"expected {expected}, stored {stored}; the answers read imply "
-          f"{int(upvotes) + moved.get(paper_id, 0)}")
+          f"expected {expected}, stored {stored}; {between[paper_id]} before wrk, and wrk's "
+          f"answers read imply {implied}")
     exact &= stored == expected
 print(f"votes carried out whose answers wrk did not read (in flight at its stop): "
       f"at least {unanswered}, at most 64 expected")
 answers = sum(statuses.values())
 failed = answers - statuses.get(200, 0)
 print(f"answers by status: {dict(sorted(statuses.items()))}")
-print("| request | requests/s | p99 ms | errors | ratio to /healthz |")
+print("| request | requests/s | p99 ms (wrk: corrected) | errors | ratio to /healthz |")
 print("|---|---:|---:|---:|---:|")
 print(f"| /healthz (peer) | {peer[0]:,.0f} | {peer[1]:.1f} | {peer[2]} | 1.00 |")
 print(f"| POST /api/papers/ID/upvote | {votes[0]:,.0f} | {votes[1]:.1f} | {votes[2] + failed} | "
       f"{votes[0] / peer[0]:.2f} |")
+print(f"| POST /api/papers/ID/upvote, web_load_client | {float(client['rps']):,.0f} | "
+      f"{float(client['p99_ms']):.1f} (per request) | {client['errors']} | "
+      f"{float(client['rps']) / peer[0]:.2f} |")
 print(f"count exact: {'yes' if exact else 'no'}")
 sys.exit(0 if exact else 1)
 PYTHON
