@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -44,6 +44,7 @@ class FacetIndex : public ::testing::Test {
         paper.authors = record["authors"].get<std::vector<std::string>>();
         paper.categories = record["categories"].get<std::vector<std::string>>();
         ++line_number;
+        paper.upvotes = static_cast<int64_t>(line_number * 7919 % 23);
         if (line_number % 3 == 0) {
           paper.published = std::to_string(2018 + line_number % 7) + "-06-01";
         } else if (line_number % 41 != 0) {
@@ -175,6 +176,41 @@ TEST_F(FacetIndex, CountsEveryMatchAndLeavesTheHitsAlone) {
           EXPECT_EQ(pairs(counted.category_facets), pairs(expected.category_facets)) << context;
           EXPECT_EQ(pairs(counted.year_facets), pairs(expected.year_facets)) << context;
           EXPECT_EQ(ids(counted), ids(plain)) << context;
+        }
+      }
+    }
+  }
+}
+
+// Sorting by date or upvotes scores only the matches that can be shown; the hits must be the
+// exhaustive path's (which scores and sorts every match), ties on the key broken by score.
+TEST_F(FacetIndex, DateAndUpvoteOrdersAreTheExhaustiveOnes) {
+  for (const std::string& query : kQueries) {
+    for (Sort sort : {Sort::kDate, Sort::kUpvotes}) {
+      for (bool all_words_first : {true, false}) {
+        for (auto [limit, offset] :
+             {std::pair<size_t, size_t>{1, 0}, {10, 0}, {10, 20}, {0, 0}, {100, 0}, {5000, 0}}) {
+          SearchOptions options;
+          options.limit = limit;
+          options.offset = offset;
+          options.sort = sort;
+          options.all_words_first = all_words_first;
+          SearchOptions oracle = options;
+          oracle.exhaustive = true;
+          SearchResults expected = run(query, oracle);
+          SearchResults actual = run(query, options);
+          std::string context = query + (sort == Sort::kDate ? " by date" : " by upvotes") +
+                                (all_words_first ? "" : " one tier") + " limit " +
+                                std::to_string(limit) + " offset " + std::to_string(offset);
+          ASSERT_EQ(ids(actual), ids(expected)) << context;
+          EXPECT_EQ(actual.total, expected.total) << context;
+          for (size_t h = 0; h < actual.hits.size(); ++h) {
+            EXPECT_EQ(actual.hits[h].score, expected.hits[h].score) << context;
+            EXPECT_EQ(actual.hits[h].matched_all, expected.hits[h].matched_all) << context;
+          }
+          if (limit == 10 && offset == 0 && expected.total > 50u) {
+            EXPECT_LT(actual.scored_documents * 2, expected.scored_documents) << context;
+          }
         }
       }
     }

@@ -924,6 +924,85 @@ uint64_t count_matches(SegmentSearch& search, size_t segment_index, FacetCounter
   }
 }
 
+int64_t sort_key(const Segment& segment, uint32_t doc, Sort sort) {
+  return sort == Sort::kUpvotes ? segment.upvotes(doc) : segment.date(doc);
+}
+
+// Sorting by date or upvotes without scoring every match: one unscored walk takes each match's
+// tier and key (and counts the facets), then only the matches that can be shown are scored:
+// the first `wanted` by tier and key, and every match tied with the last of them. Fresh
+// cursors score them in doc order. The order is the exhaustive path's: tier (all words first,
+// unless options.all_words_first is false), key, score, doc.
+std::vector<Scored> top_by_key(const index::Snapshot& snapshot, const Plan& plan,
+                               const SearchOptions& options, size_t wanted, FacetCounter* counter,
+                               SearchResults& results) {
+  struct Candidate {
+    int64_t key = 0;
+    Scored entry;
+    bool later_tier = false;
+  };
+  auto ahead = [](const Candidate& a, const Candidate& b) {
+    if (a.later_tier != b.later_tier) return b.later_tier;
+    return a.key > b.key;
+  };
+  std::vector<Candidate> candidates;
+  uint32_t base = 0;
+  for (size_t s = 0; s < snapshot.segments().size(); ++s) {
+    SegmentSearch search(plan, snapshot.segments()[s], base);
+    const Segment& segment = search.segment();
+    while (true) {
+      uint32_t doc = kNoDoc;
+      for (size_t t = 0; t < search.term_count(); ++t) doc = std::min(doc, search.cursor(t).doc());
+      if (doc == kNoDoc) break;
+      if (search.passes_filters(doc) && search.mark_present(doc)) {
+        auto match = search.match(doc);
+        if (!match.excluded && match.strict_groups) {
+          if (counter) counter->count(s, doc);
+          candidates.push_back({sort_key(segment, doc, options.sort),
+                                Scored{0, uint64_t{base} + doc, s, doc, match.all_groups},
+                                options.all_words_first && !match.all_groups});
+        }
+      }
+      for (size_t t = 0; t < search.term_count(); ++t)
+        if (search.cursor(t).doc() == doc) search.cursor(t).next();
+    }
+    base += segment.doc_count();
+  }
+  results.total = candidates.size();
+  if (wanted == 0) return {};
+  if (candidates.size() > wanted) {
+    auto last_shown = candidates.begin() + static_cast<std::ptrdiff_t>(wanted - 1);
+    std::nth_element(candidates.begin(), last_shown, candidates.end(), ahead);
+    Candidate boundary = *last_shown;
+    candidates.erase(std::partition(candidates.begin(), candidates.end(),
+                                    [&](const Candidate& c) { return !ahead(boundary, c); }),
+                     candidates.end());
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.entry.global_doc < b.entry.global_doc;
+  });
+  base = 0;
+  size_t next = 0;
+  for (size_t s = 0; s < snapshot.segments().size() && next < candidates.size(); ++s) {
+    SegmentSearch search(plan, snapshot.segments()[s], base);
+    for (; next < candidates.size() && candidates[next].entry.segment == s; ++next) {
+      uint32_t doc = candidates[next].entry.doc;
+      for (size_t t = 0; t < search.term_count(); ++t) search.cursor(t).advance(doc);
+      candidates[next].entry.score = search.score(doc);
+    }
+    results.scored_documents += search.scored_documents();
+    base += snapshot.segments()[s].segment->doc_count();
+  }
+  std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
+    if (ahead(a, b) || ahead(b, a)) return ahead(a, b);
+    return better(a.entry, b.entry);
+  });
+  std::vector<Scored> ranked;
+  for (size_t i = 0; i < candidates.size() && i < wanted; ++i)
+    ranked.push_back(candidates[i].entry);
+  return ranked;
+}
+
 std::string format_day(int32_t days) {
   if (days == index::kUnknownDate) return "";
   return format_date(std::chrono::sys_days{std::chrono::days{days}});
@@ -963,9 +1042,9 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
   }
   Plan plan = make_plan(snapshot, query, options);
   size_t wanted = options.offset + options.limit;
-  // Facets alone do not need every match scored: count_matches() counts them unscored.
-  bool need_everything =
-      options.exhaustive || options.sort != Sort::kRelevance || plan.groups.empty();
+  // Facets and sorting by a key do not need every match scored (count_matches(),
+  // top_by_key()).
+  bool need_everything = options.exhaustive || plan.groups.empty();
   std::vector<Scored> ranked;
   if (need_everything) {
     std::vector<Scored> first_tier;
@@ -986,10 +1065,8 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
     }
     // Only the first `wanted` matches are shown: order those, not every match.
     auto order = [&](std::vector<Scored>& tier, size_t needed) {
-      auto key = [&](const Scored& entry) -> int64_t {
-        const Segment& segment = *snapshot.segments()[entry.segment].segment;
-        return options.sort == Sort::kUpvotes ? segment.upvotes(entry.doc)
-                                              : segment.date(entry.doc);
+      auto key = [&](const Scored& entry) {
+        return sort_key(*snapshot.segments()[entry.segment].segment, entry.doc, options.sort);
       };
       bool by_relevance = options.sort == Sort::kRelevance && !plan.groups.empty();
       auto shown = tier.begin() + static_cast<std::ptrdiff_t>(std::min(needed, tier.size()));
@@ -1011,6 +1088,11 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
     order(second_tier, wanted - first_tier.size());
     ranked = std::move(first_tier);
     ranked.insert(ranked.end(), second_tier.begin(), second_tier.end());
+  } else if (options.sort != Sort::kRelevance) {
+    std::optional<FacetCounter> counter;
+    if (options.facets) counter.emplace(snapshot);
+    ranked = top_by_key(snapshot, plan, options, wanted, counter ? &*counter : nullptr, results);
+    if (counter) counter->write(results);
   } else if (wanted == 0) {
     // Only the total and the facets were asked for (counted below): nothing to rank.
   } else if (!options.all_words_first) {
@@ -1056,7 +1138,7 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
       ranked.insert(ranked.end(), rest.begin(), rest.end());
     }
   }
-  if (options.facets && !need_everything) {
+  if (options.facets && !need_everything && options.sort == Sort::kRelevance) {
     FacetCounter counter(snapshot);
     uint64_t matches = 0;
     uint32_t base = 0;
