@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "index/varint.h"
+
 namespace paperboy::index {
 namespace {
 
@@ -247,6 +249,35 @@ TEST(Index, CursorReadsBitPackedBlocksAtEveryWidth) {
       ASSERT_EQ(skipping.doc(), *expected) << "target " << target;
       ASSERT_EQ(skipping.tf(kTitle), postings.tf[expected - postings.docs.begin()][kTitle]);
       target = skipping.doc();
+    }
+  }
+}
+
+// skip_varints counts value ends eight bytes at a time: it must stop exactly where reading
+// the values one by one does, for values of every byte length, and never pass `end`.
+TEST(Varint, SkipStopsWhereReadingStops) {
+  std::mt19937 random(3);
+  std::vector<uint8_t> bytes;
+  std::vector<const uint8_t*> starts;
+  std::vector<uint32_t> values;
+  for (int i = 0; i < 5000; ++i) {
+    uint32_t bits = random() % 33;
+    values.push_back(bits == 0 ? 0 : static_cast<uint32_t>(random() >> (32 - bits)));
+  }
+  for (uint32_t value : values) write_varint(bytes, value);
+  const uint8_t* end = bytes.data() + bytes.size();
+  for (const uint8_t* p = bytes.data(); p < end; read_varint(p, end)) starts.push_back(p);
+  ASSERT_EQ(starts.size(), values.size());
+  for (int round = 0; round < 2000; ++round) {
+    size_t from = random() % values.size();
+    size_t count = random() % (round % 2 == 0 ? 20 : 2000);
+    const uint8_t* skipped = skip_varints(starts[from], end, count);
+    if (from + count < values.size()) {
+      ASSERT_EQ(skipped, starts[from + count]) << from << " + " << count;
+      const uint8_t* p = skipped;
+      ASSERT_EQ(read_varint(p, end), values[from + count]);
+    } else {
+      ASSERT_EQ(skipped, end) << from << " + " << count;
     }
   }
 }

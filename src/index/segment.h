@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "index/bitpack.h"
 
 namespace paperboy::index {
 
@@ -89,8 +90,9 @@ class Segment;
 
 // Iterates one term's postings in one segment in doc order. A block's bit-packed docs are
 // decoded into an array once the cursor steps or searches in the block a second time (its
-// per-field term frequencies on the first tf() in the block), so that stepping, skipping
-// inside a block and reading frequencies index plain arrays.
+// per-field term frequencies when a loop scans the block: skip_light_postings, positions),
+// so that stepping, skipping inside a block and scanning frequencies index plain arrays; a
+// single tf() reads the packed run.
 // Skipping gallops over the blocks' last docs, so blocks passed over are never decoded;
 // positions are read only for phrase checks and merges.
 class PostingCursor {
@@ -125,9 +127,11 @@ class PostingCursor {
     }
     advance_far(target);
   }
+  // Read from the packed run until a scan of the block decoded them: a term joining a
+  // conjunction mostly reads one posting's frequencies in a block, not 3 x 128.
   uint32_t tf(size_t field) const {
-    if (!frequencies_decoded_) decode_frequencies();
-    return tfs_[field][index_in_block_];
+    if (frequencies_decoded_) return tfs_[field][index_in_block_];
+    return unpack_bits(tf_bits_[field], end_, tf_width_[field], index_in_block_);
   }
   // Within the current block, moves to the first posting at or before `last` whose weight
   // Σ_f tf_f · weight_by_code[f][codes[doc · kFieldCount + f]] exceeds `limit` and returns true;
@@ -139,11 +143,9 @@ class PostingCursor {
                            uint32_t last);
   // The current posting's weight as skip_light_postings computes it.
   double weight(const CodeWeights& weight_by_code, const uint8_t* codes) const {
-    if (!frequencies_decoded_) decode_frequencies();
     const uint8_t* code = codes + size_t{doc_} * kFieldCount;
-    return tfs_[0][index_in_block_] * weight_by_code[0][code[0]] +
-           tfs_[1][index_in_block_] * weight_by_code[1][code[1]] +
-           tfs_[2][index_in_block_] * weight_by_code[2][code[2]];
+    return tf(0) * weight_by_code[0][code[0]] + tf(1) * weight_by_code[1][code[1]] +
+           tf(2) * weight_by_code[2][code[2]];
   }
   // Positions of the current doc in `field`.
   std::vector<uint32_t> positions(size_t field) const;

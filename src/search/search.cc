@@ -680,8 +680,9 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, const Plan& pl
     return std::min(search.cursor_frequency_bound(term), term_bound[term]);
   };
   // Offers the matches among the lead's postings in [from, to], with term_bound[t] bounding
-  // term t's score there; false when no match can follow.
-  auto scan = [&](uint32_t from, uint32_t to) {
+  // term t's score there; false when no match can follow. With `until_full` no bounds are
+  // known, and it stops (true) at the first posting it reaches with the top k full.
+  auto scan = [&](uint32_t from, uint32_t to, bool until_full) {
     double others = 0;
     for (size_t t = 0; t < terms; ++t)
       if (t != lead) others += term_bound[t];
@@ -691,6 +692,7 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, const Plan& pl
     double max_weighted = -1;
     while (lead_cursor.doc() != kNoDoc && lead_cursor.doc() <= to) {
       if (top.full()) {
+        if (until_full) return true;
         if (top.threshold() != limit_threshold) {
           limit_threshold = top.threshold();
           double need = limit_threshold / kBoundSlack - others;
@@ -737,7 +739,10 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, const Plan& pl
     }
     return lead_cursor.doc() != kNoDoc;
   };
-  uint32_t start = 0;
+  // Until the top k is full every match enters: a plain intersection, computing no bounds
+  // (conjunctions of rarer words, most of them empty, never fill it).
+  if (!scan(0, kNoDoc - 1, true)) return;
+  uint32_t start = lead_cursor.doc();
   while (true) {
     double window_bound = 0;
     uint32_t window_end = kNoDoc;
@@ -752,7 +757,7 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, const Plan& pl
       window_end = std::min(window_end, last);
     }
     bool can_enter = !top.full() || window_bound * kBoundSlack > top.threshold();
-    if (can_enter && !scan(start, window_end)) return;
+    if (can_enter && !scan(start, window_end, false)) return;
     if (window_end == kNoDoc) return;
     lead_cursor.advance(window_end + 1);
     if (lead_cursor.doc() == kNoDoc) return;
