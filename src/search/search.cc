@@ -1047,6 +1047,10 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
   }
   Plan plan = make_plan(snapshot, query, options);
   size_t wanted = options.offset + options.limit;
+  // Partial matches must still satisfy every strict group, so there are none when all groups
+  // are strict (a quoted phrase alone, say): the all-words tier is then the whole ranking.
+  const bool all_strict = std::all_of(plan.groups.begin(), plan.groups.end(),
+                                      [](const ResolvedGroup& group) { return group.strict; });
   // Facets and sorting by a key do not need every match scored (count_matches(),
   // top_by_key()).
   bool need_everything = options.exhaustive || plan.groups.empty();
@@ -1100,7 +1104,7 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
     if (counter) counter->write(results);
   } else if (wanted == 0) {
     // Only the total and the facets were asked for (counted below): nothing to rank.
-  } else if (!options.all_words_first) {
+  } else if (!options.all_words_first && !all_strict) {
     TopK top(wanted);
     uint32_t base = 0;
     for (size_t s = 0; s < snapshot.segments().size(); ++s) {
@@ -1126,10 +1130,6 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
       base += snapshot.segments()[s].segment->doc_count();
     }
     ranked = first.sorted();
-    // Partial matches must still satisfy every strict group, so there are none to add when
-    // all groups are strict (a quoted phrase alone, say).
-    bool all_strict = std::all_of(plan.groups.begin(), plan.groups.end(),
-                                  [](const ResolvedGroup& group) { return group.strict; });
     if (ranked.size() < wanted && !all_strict) {
       TopK second(wanted - ranked.size());
       base = 0;

@@ -212,6 +212,8 @@ TEST_F(RealIndex, PlainRankingTopKIsTheExhaustiveRanking) {
                                       "language model",
                                       "gaussian splatting avatar",
                                       "\"vision language\" model reasoning",
+                                      "\"vision language\"",
+                                      "\"language model\" -survey",
                                       "segmentation OR detection video",
                                       "video -diffusion generation",
                                       "title:transformer attention efficient",
