@@ -481,12 +481,17 @@ bool better(const Scored& a, const Scored& b) {
 class TopK {
  public:
   explicit TopK(size_t k) : k_(k) {}
-  bool full() const { return heap_.size() >= k_; }
-  double threshold() const { return full() ? heap_.top().score : -1.0; }
+  // Whether a document must beat threshold() to enter: k were offered, or a floor is set.
+  bool full() const { return heap_full() || floor_ > 0; }
+  double threshold() const { return std::max(heap_full() ? heap_.top().score : -1.0, floor_); }
+  // k real matches are known to score at least `score`, so nothing below it can enter and the
+  // search may prune with it before k were offered. Lowered by the slack, so that a document
+  // scoring exactly `score` still competes (ties break by doc order).
+  void set_floor(double score) { floor_ = score / (kBoundSlack * kBoundSlack); }
   // Documents arrive in increasing global doc order, so an equal score never displaces.
   void offer(const Scored& entry) {
     if (k_ == 0) return;
-    if (!full()) {
+    if (!heap_full()) {
       heap_.push(entry);
     } else if (entry.score > heap_.top().score) {
       heap_.pop();
@@ -504,7 +509,10 @@ class TopK {
   }
 
  private:
+  bool heap_full() const { return heap_.size() >= k_; }
+
   size_t k_;
+  double floor_ = -1.0;
   std::priority_queue<Scored, std::vector<Scored>, decltype(&better)> heap_{&better};
 };
 
@@ -880,6 +888,41 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top,
   }
 }
 
+// Scores of real matches for a plain ranking's floor (TopK::set_floor), kept in `best` (the k
+// highest): the first `budget` postings of the term with the highest list bound, usually the
+// rarest, each scored in full. Without it a long query's MaxScore starts from threshold 0, so
+// every term is essential and proposes candidates until k matches were seen.
+void collect_seed_scores(SegmentSearch& search, size_t k, size_t budget,
+                         std::priority_queue<double, std::vector<double>, std::greater<>>& best) {
+  size_t strongest = SIZE_MAX;
+  double strongest_max = 0;
+  for (size_t t = 0; t < search.term_count(); ++t) {
+    if (search.cursor(t).doc() == kNoDoc) continue;
+    double max = search.max_score(t);
+    if (max > strongest_max) {
+      strongest_max = max;
+      strongest = t;
+    }
+  }
+  if (strongest == SIZE_MAX) return;
+  PostingCursor& lead = search.cursor(strongest);
+  for (size_t n = 0; n < budget && lead.doc() != kNoDoc; ++n, lead.next()) {
+    uint32_t doc = lead.doc();
+    if (!search.passes_filters(doc)) continue;
+    for (size_t t = 0; t < search.term_count(); ++t) search.cursor(t).advance(doc);
+    double score = search.score(doc);
+    if (score <= 0) continue;
+    auto match = search.match(doc);
+    if (!match.strict_groups || match.excluded) continue;
+    if (best.size() < k) {
+      best.push(score);
+    } else if (score > best.top()) {
+      best.pop();
+      best.push(score);
+    }
+  }
+}
+
 // Every match, scored: the oracle, and the path for date/upvote sorting and facets.
 void all_matches(SegmentSearch& search, size_t segment_index, const Plan& plan,
                  std::vector<Scored>& first_tier, std::vector<Scored>& second_tier) {
@@ -1106,7 +1149,16 @@ Result<SearchResults> search(const index::Snapshot& snapshot, const Query& query
     // Only the total and the facets were asked for (counted below): nothing to rank.
   } else if (!options.all_words_first && !all_strict) {
     TopK top(wanted);
+    std::priority_queue<double, std::vector<double>, std::greater<>> seeds;
     uint32_t base = 0;
+    for (size_t s = 0; s < snapshot.segments().size(); ++s) {
+      SegmentSearch seeding(plan, snapshot.segments()[s], base);
+      collect_seed_scores(seeding, wanted, 8 * wanted, seeds);
+      results.scored_documents += seeding.scored_documents();
+      base += snapshot.segments()[s].segment->doc_count();
+    }
+    if (seeds.size() == wanted) top.set_floor(seeds.top());
+    base = 0;
     for (size_t s = 0; s < snapshot.segments().size(); ++s) {
       SegmentSearch segment_search(plan, snapshot.segments()[s], base);
       top_some_groups(segment_search, s, top, true);
