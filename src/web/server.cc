@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -360,6 +361,7 @@ struct Server::State {
   std::optional<std::pair<uint64_t, store::StoreStats>> health_stats;
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   int port = 0;
+  socket_t listening_socket = INVALID_SOCKET;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
 
@@ -1142,8 +1144,8 @@ Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOption
   s.http.set_read_timeout(5, 0);
   s.http.set_write_timeout(5, 0);
   s.http.set_keep_alive_timeout(5);
-  // httplib listens with a backlog of 5, so clients that reconnect often lose SYNs and wait a
-  // second to retry: a keep-alive connection serves many requests before it is closed.
+  // A keep-alive connection serves many requests before it is closed, so clients rarely
+  // reconnect (httplib's default closes it after 5).
   s.http.set_keep_alive_max_count(10000);
   s.http.set_payload_max_length(s.options.max_body_bytes);
   s.http.set_default_headers({
@@ -1157,7 +1159,8 @@ Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOption
   // accepted connections): httplib writes a response's headers and body separately, and with
   // Nagle's algorithm the body then waits for the client's delayed ACK, 40 ms on Linux, which
   // capped a keep-alive connection at about 23 requests a second.
-  s.http.set_socket_options([](socket_t socket) {
+  s.http.set_socket_options([&s](socket_t socket) {
+    s.listening_socket = socket;
     const int yes = 1;
     setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
@@ -1182,6 +1185,14 @@ Result<std::unique_ptr<Server>> Server::create(store::Store& store, ServerOption
         errno != 0 ? std::strerror(errno) : "the address is in use or invalid";
     return fail("web: cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) +
                 ": " + reason);
+  }
+  // httplib listens with a backlog of 5 (built into Debian's library), so a burst of new
+  // connections (a browser opens six, a load test 64) overflowed the accept queue: the kernel
+  // dropped the handshakes and clients retried after 1 s, 3 s, 7 s. Listening again on the
+  // bound socket raises the backlog (capped by net.core.somaxconn).
+  if (::listen(s.listening_socket, SOMAXCONN) != 0) {
+    return fail("web: cannot raise the listen backlog on " + s.options.host + ":" +
+                std::to_string(s.port) + ": " + std::strerror(errno));
   }
   return std::unique_ptr<Server>(new Server(std::move(state)));
 }

@@ -1,12 +1,21 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "core/date.h"
 #include "store/store.h"
@@ -601,6 +610,53 @@ TEST(WebServerLifecycle, StopBeforeRunMakesRunReturn) {
   auto refused = Server::create(**store, missing_katex);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("no-katex-here"), std::string::npos);
+  fs::remove_all(directory);
+}
+
+// A burst of new connections must not wait for the kernel to retry dropped handshakes (1 s at
+// the earliest): the server accepts nothing here, so only the listen backlog holds them.
+TEST(WebServerLifecycle, ListenBacklogHoldsABurstOfConnections) {
+  const fs::path directory = fresh_temp_dir("paperboy-web-backlog-test");
+  auto store = store::open_sqlite_store(directory / "papers.sqlite");
+  ASSERT_TRUE(store) << store.error().message;
+  ServerOptions options;
+  options.port = 0;
+  auto server = Server::create(**store, options);
+  ASSERT_TRUE(server) << server.error().message;
+
+  constexpr int kConnections = 64;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>((*server)->port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<pollfd> connections;
+  for (int i = 0; i < kConnections; ++i) {
+    const int socket = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(socket, 0);
+    connections.push_back({socket, POLLOUT, 0});
+    const int connected =
+        ::connect(socket, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+    ASSERT_TRUE(connected == 0 || errno == EINPROGRESS) << std::strerror(errno);
+  }
+  // A connection is established once it is writable with no pending error.
+  int established = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(800);
+  while (established < kConnections && std::chrono::steady_clock::now() < deadline) {
+    ::poll(connections.data(), connections.size(), 50);
+    for (auto& connection : connections) {
+      if (connection.fd < 0 || !(connection.revents & POLLOUT)) continue;
+      int error = 0;
+      socklen_t length = sizeof error;
+      ::getsockopt(connection.fd, SOL_SOCKET, SO_ERROR, &error, &length);
+      if (error == 0) ++established;
+      ::close(connection.fd);
+      connection.fd = -1;
+    }
+  }
+  for (const auto& connection : connections) {
+    if (connection.fd >= 0) ::close(connection.fd);
+  }
+  EXPECT_EQ(established, kConnections);
   fs::remove_all(directory);
 }
 
