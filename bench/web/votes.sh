@@ -84,6 +84,7 @@ awk 'NR == FNR { papers[n++] = $1; next } { users[m++] = $0 }
   "$work/papers.txt" "$work/users.txt" > "$work/vote-requests.txt"
 "$load_client" --url "$base" --paths "$work/vote-requests.txt" --connections 64 --seconds "$seconds" \
   > "$work/client.txt"
+sleep 1  # the server still carries out the votes that were in flight when the client stopped
 while read -r paper_id; do
   echo "$paper_id $(curl -sf "$base/api/papers/$paper_id" | python3 -c 'import json, sys; print(json.load(sys.stdin)["upvotes"])')"
 done < "$work/papers.txt" > "$work/between.txt"
