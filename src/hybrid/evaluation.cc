@@ -23,6 +23,13 @@ std::vector<std::string> ids_of(const std::vector<HybridHit>& hits) {
   return ids;
 }
 
+// What hybrid search asks of the keyword side for a first page of 10.
+search::SearchOptions depth_candidate_options() {
+  HybridOptions options;
+  options.limit = 10;
+  return keyword_candidate_options(options);
+}
+
 }  // namespace
 
 std::vector<FusionParams> fusion_grid() {
@@ -55,16 +62,21 @@ std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
   methods.push_back({"keyword", {}, {}});
   methods.push_back({"semantic", {}, {}});
   for (const FusionParams& fusion : fusions) methods.push_back({describe(fusion), {}, {}});
-  search::SearchOptions options;
-  options.limit = kDepth;
+  search::SearchOptions keyword_mode_options;
+  keyword_mode_options.limit = kDepth;
+  const search::SearchOptions candidate_options = depth_candidate_options();
   size_t counted = 0;
   for (size_t index : query_indices) {
     const search::BeirQuery& query = benchmark.queries[index];
     auto relevant = benchmark.qrels.find(query.id);
     if (relevant == benchmark.qrels.end()) continue;
-    auto keyword_results = search::search(keyword, search::plain_query(query.text), options);
-    std::vector<search::Hit> keyword_hits;
-    if (keyword_results) keyword_hits = std::move(keyword_results->hits);
+    const search::Query parsed = search::plain_query(query.text);
+    // Keyword mode's ranking, and the candidates hybrid search fuses (asked for differently).
+    auto keyword_results = search::search(keyword, parsed, keyword_mode_options);
+    auto candidate_results = search::search(keyword, parsed, candidate_options);
+    std::vector<search::Hit> keyword_ranking, keyword_hits;
+    if (keyword_results) keyword_ranking = std::move(keyword_results->hits);
+    if (candidate_results) keyword_hits = std::move(candidate_results->hits);
     const auto query_vector = semantic.embedder->embed(query.text);
     // The semantic side's hits for each feedback setting, searched once.
     std::map<std::tuple<size_t, double, bool>, std::vector<vector::Neighbor>> semantic_hits;
@@ -85,7 +97,7 @@ std::vector<MethodScores> evaluate_methods(const index::Snapshot& keyword,
 
     std::vector<std::vector<std::string>> rankings;
     std::vector<std::string> keyword_ids, semantic_ids;
-    for (const search::Hit& hit : keyword_hits) keyword_ids.push_back(hit.paper_id);
+    for (const search::Hit& hit : keyword_ranking) keyword_ids.push_back(hit.paper_id);
     for (const vector::Neighbor& hit : semantic_for(0, 0, false))
       semantic_ids.push_back(hit.paper_id);
     rankings.push_back(std::move(keyword_ids));
@@ -121,8 +133,7 @@ std::vector<TrainingQuery> training_queries(const index::Snapshot& keyword,
                                             std::span<const size_t> query_indices,
                                             const FusionParams& feedback) {
   std::vector<TrainingQuery> queries;
-  search::SearchOptions options;
-  options.limit = kDepth;
+  const search::SearchOptions options = depth_candidate_options();
   const size_t word_dimension = word_dimension_of(*semantic.embedder);
   for (size_t index : query_indices) {
     const search::BeirQuery& query = benchmark.queries[index];

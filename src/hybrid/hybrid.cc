@@ -309,6 +309,15 @@ std::string semantic_text(std::string_view query_text) {
   return out;
 }
 
+search::SearchOptions keyword_candidate_options(const HybridOptions& options) {
+  search::SearchOptions keyword_options;
+  keyword_options.limit = std::max(options.offset + options.limit, options.keyword_candidates);
+  // One top k by BM25F: fusion re-ranks the candidates anyway, and the all-words tier costs
+  // long queries most (a title's words are rarely all in another paper).
+  keyword_options.all_words_first = false;
+  return keyword_options;
+}
+
 Result<HybridResults> search(const index::Snapshot* keyword, const SemanticIndex* semantic,
                              std::string_view query_text, const HybridOptions& options) {
   HybridResults results;
@@ -330,8 +339,10 @@ Result<HybridResults> search(const index::Snapshot* keyword, const SemanticIndex
   std::vector<search::Hit> keyword_hits;
   if (results.mode != Mode::kSemantic) {
     search::SearchOptions keyword_options;
-    keyword_options.limit =
-        results.mode == Mode::kKeyword ? wanted : std::max(wanted, options.candidates);
+    if (results.mode == Mode::kKeyword)
+      keyword_options.limit = wanted;
+    else
+      keyword_options = keyword_candidate_options(options);
     auto found = search::search(*keyword, *query, keyword_options);
     if (!found) return std::unexpected(found.error());
     keyword_hits = std::move(found->hits);

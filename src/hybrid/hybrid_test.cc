@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -213,6 +215,63 @@ TEST(HybridSearch, KeywordModeIsTheKeywordEngine) {
   ASSERT_EQ(hybrid->hits.size(), plain->hits.size());
   for (size_t i = 0; i < plain->hits.size(); ++i)
     EXPECT_EQ(hybrid->hits[i].paper_id, plain->hits[i].paper_id);
+}
+
+// The first word of at least six letters of a title, lower-cased.
+std::string first_long_word(const std::string& title) {
+  std::string word;
+  for (char c : title + " ") {
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (word.size() >= 6) {
+      return word;
+    } else {
+      word.clear();
+    }
+  }
+  return word;
+}
+
+// Hybrid's keyword candidates are the best papers by BM25F alone: keyword mode puts papers
+// holding every word first, which with few candidates would crowd out better-scoring papers
+// holding fewer.
+TEST(HybridSearch, KeywordCandidatesAreTheBestByScoreAlone) {
+  Fixture& f = fixture();
+  HybridOptions keyword_only = options(Mode::kHybrid, 10);
+  keyword_only.keyword_candidates = 10;
+  keyword_only.fusion = fusion(Fusion::kScoreBlend, 0);
+  keyword_only.fusion.feedback_papers = 0;
+  keyword_only.fusion.score_keyword_candidates = false;
+  size_t tiered_differently = 0;
+  for (size_t i = 0; i + 1 < 400; i += 2) {
+    // Words of two papers' titles: few papers hold both.
+    const std::string query =
+        first_long_word(f.papers[i].title) + " " + first_long_word(f.papers[i + 1].title);
+    search::SearchOptions every_match;
+    every_match.limit = f.papers.size();
+    auto all = search::search(*f.keyword, query, every_match);
+    ASSERT_TRUE(all);
+    std::vector<double> best_scores;
+    for (const search::Hit& hit : all->hits) best_scores.push_back(hit.score);
+    std::vector<double> tiered_scores(
+        best_scores.begin(), best_scores.begin() + std::min<size_t>(10, best_scores.size()));
+    std::sort(best_scores.rbegin(), best_scores.rend());
+    best_scores.resize(std::min<size_t>(10, best_scores.size()));
+    std::sort(tiered_scores.rbegin(), tiered_scores.rend());
+    if (tiered_scores != best_scores) ++tiered_differently;
+
+    auto hybrid = search(f.keyword.get(), &f.semantic, query, keyword_only);
+    ASSERT_TRUE(hybrid) << hybrid.error().message;
+    std::vector<double> candidate_scores;
+    for (const HybridHit& hit : hybrid->hits)
+      if (hit.keyword_score) candidate_scores.push_back(*hit.keyword_score);
+    ASSERT_EQ(candidate_scores.size(), best_scores.size()) << query;
+    for (size_t k = 0; k < best_scores.size(); ++k) {
+      EXPECT_NEAR(candidate_scores[k], best_scores[k], 1e-9) << query << " at " << k;
+    }
+  }
+  // Queries where keyword mode's first ten are not the ten best scores: what this test is about.
+  EXPECT_GT(tiered_differently, 0u);
 }
 
 TEST(HybridSearch, SemanticModeFindsAPaperFromARephrasedTitle) {
