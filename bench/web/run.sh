@@ -11,8 +11,8 @@
 #   bench/web/run.sh [PAPERBOY_BINARY] [SECONDS_PER_RUN] [SOAK_SECONDS]
 #
 # Defaults: build/web-rel/paperboy (a Release build), 30 s a run, a 600 s soak (0: no soak).
-# web_load_client is taken from the binary's build folder (ninja web_load_client), or from
-# PAPERBOY_BENCH_LOAD_CLIENT.
+# web_load_client is taken from the binary's build folder (ninja web_load_client puts it in
+# src/web/), or from PAPERBOY_BENCH_LOAD_CLIENT.
 # Environment:
 #   PAPERBOY_BENCH_STORE=demo (default): demo/ plus the 580 days of real Hugging Face daily
 #     papers (shared/data/hf-daily-papers), about 10k papers.
@@ -41,7 +41,7 @@ soak_seconds=${3:-600}
 threads=${PAPERBOY_BENCH_THREADS:-64}
 render_slots=${PAPERBOY_BENCH_RENDER_SLOTS:-}
 corpus_kind=${PAPERBOY_BENCH_STORE:-demo}
-load_client=${PAPERBOY_BENCH_LOAD_CLIENT:-$(dirname "$paperboy")/web_load_client}
+load_client=${PAPERBOY_BENCH_LOAD_CLIENT:-$(dirname "$paperboy")/src/web/web_load_client}
 [[ -x "$load_client" ]] || { echo "no $load_client: build it (ninja web_load_client) or set PAPERBOY_BENCH_LOAD_CLIENT" >&2; exit 1; }
 work=$(mktemp -d /tmp/paperboy-web-bench-XXXXXX)
 data=${PAPERBOY_BENCH_DATA:-$work/data}

@@ -13,7 +13,7 @@
 #
 # Defaults: build/web-rel/paperboy, 20 s, 200 users, 5 papers. PAPERBOY_BENCH_DATA=DIR: vote in
 # that data folder (its votes change); default: a temporary folder with demo/ ingested.
-# web_load_client is taken from the binary's build folder, or PAPERBOY_BENCH_LOAD_CLIENT.
+# web_load_client is taken from the binary's build folder (src/web/), or PAPERBOY_BENCH_LOAD_CLIENT.
 # The peer is the same server answering /healthz in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +23,7 @@ user_count=${3:-200}
 paper_count=${4:-5}
 work=$(mktemp -d /tmp/paperboy-votes-bench-XXXXXX)
 data=${PAPERBOY_BENCH_DATA:-$work/data}
-load_client=${PAPERBOY_BENCH_LOAD_CLIENT:-$(dirname "$paperboy")/web_load_client}
+load_client=${PAPERBOY_BENCH_LOAD_CLIENT:-$(dirname "$paperboy")/src/web/web_load_client}
 [[ -x "$load_client" ]] || { echo "no $load_client: build it (ninja web_load_client) or set PAPERBOY_BENCH_LOAD_CLIENT" >&2; exit 1; }
 server=""
 trap 'if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
