@@ -773,12 +773,98 @@ void top_conjunction(SegmentSearch& search, size_t segment_index, const Plan& pl
   }
 }
 
-// Tier 2: documents satisfying some groups (and every strict one), by MaxScore with block-max
-// bounds. Terms sorted by their list maxima; the smallest ones whose summed maxima cannot beat
-// the threshold are non-essential: they never propose candidates and are only probed for
-// candidates whose block bounds can still enter the top k. Long queries of common and rare
-// words thus walk mainly the rare words' lists. With `full_matches_too` it is the one tier of
-// a plain ranking (SearchOptions::all_words_first = false) and takes every match.
+// top_some_groups' scratch for search_window, reused from window to window.
+struct WindowState {
+  std::vector<double> bound;  // by term: its block bound in the current window
+  std::vector<size_t> order;  // the terms by that bound, smallest first
+};
+
+// Block-max MaxScore over the window from `start` to the nearest block end of any term, which
+// it returns (kNoDoc when no term has a later block). Within it each term's block bound holds,
+// so the terms are partitioned by those: the weakest ones whose bounds together cannot beat
+// the threshold only get probed, the others propose candidates. A candidate proposed by one
+// term alone is first passed over by that term's tight loop unless its frequencies, with
+// every other term's block bound, can enter; skipping it there is safe even where another
+// term proposes the same document later, as the document cannot enter at all.
+template <typename Consider>
+uint32_t search_window(SegmentSearch& search, const std::vector<size_t>& terms, uint32_t start,
+                       TopK& top, WindowState& window, Consider& consider) {
+  std::vector<double>& bound = window.bound;
+  uint32_t window_end = kNoDoc;
+  double total = 0;
+  for (size_t t : terms) {
+    bound[t] = search.block_bound(t, start);
+    total += bound[t];
+    window_end = std::min(window_end, search.cursor(t).shallow_last_doc());
+  }
+  if (total * kBoundSlack <= top.threshold()) return window_end;
+  std::vector<size_t>& order = window.order;
+  order.assign(terms.begin(), terms.end());
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return bound[a] < bound[b]; });
+  const size_t count = order.size();
+  size_t essential = 0;  // order[essential..count) propose candidates
+  double rest = 0;       // summed bounds of order[0..essential)
+  auto update_essential = [&] {
+    while (essential < count && (rest + bound[order[essential]]) * kBoundSlack <= top.threshold())
+      rest += bound[order[essential++]];
+  };
+  update_essential();
+  for (size_t i = essential; i < count; ++i) search.cursor(order[i]).advance(start);
+  while (essential < count) {
+    uint32_t doc = kNoDoc;
+    size_t on_doc = 0;
+    size_t first_on_doc = 0;
+    for (size_t i = essential; i < count; ++i) {
+      uint32_t at = search.cursor(order[i]).doc();
+      if (at < doc) {
+        doc = at;
+        on_doc = 1;
+        first_on_doc = order[i];
+      } else if (at == doc) {
+        ++on_doc;
+      }
+    }
+    if (doc == kNoDoc || doc > window_end) break;
+    if (on_doc == 1) {
+      double need = top.threshold() / kBoundSlack - (total - bound[first_on_doc]);
+      if (search.skip_weak_postings(first_on_doc, window_end, need) != doc) continue;
+    }
+    // Block bounds of the probed terms, frequency bounds of the proposing ones; then the
+    // probed terms swap theirs for frequency bounds, largest first, until it cannot enter.
+    double candidate_bound = rest;
+    for (size_t i = essential; i < count; ++i) {
+      size_t t = order[i];
+      if (search.cursor(t).doc() == doc)
+        candidate_bound += std::min(search.cursor_frequency_bound(t), bound[t]);
+    }
+    bool competes = candidate_bound * kBoundSlack > top.threshold();
+    for (size_t i = essential; i-- > 0 && competes;) {
+      size_t t = order[i];
+      search.cursor(t).advance(doc);
+      double frequency = search.cursor(t).doc() == doc
+                             ? std::min(search.cursor_frequency_bound(t), bound[t])
+                             : 0.0;
+      candidate_bound += frequency - bound[t];
+      competes = candidate_bound * kBoundSlack > top.threshold();
+    }
+    if (competes) {
+      consider(doc);
+      update_essential();
+    }
+    for (size_t i = essential; i < count; ++i)
+      if (search.cursor(order[i]).doc() == doc) search.cursor(order[i]).next();
+  }
+  return window_end;
+}
+
+// Tier 2: documents satisfying some groups (and every strict one), by block-max MaxScore.
+// Terms sorted by their list maxima; the smallest ones whose summed maxima cannot beat the
+// threshold are non-essential: they never propose candidates. Once the top k is full the
+// essential terms' next candidate opens a window up to the nearest block end of any term, in
+// which every term's block bound holds: there the terms are partitioned again by those
+// bounds (see search_window), so a common word whose block is weak stops proposing
+// candidates. With `full_matches_too` it is the one tier of a plain ranking
+// (SearchOptions::all_words_first = false) and takes every match.
 void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top,
                      bool full_matches_too) {
   std::vector<size_t> terms;
@@ -791,100 +877,38 @@ void top_some_groups(SegmentSearch& search, size_t segment_index, TopK& top,
   const size_t count = terms.size();
   std::vector<double> prefix_max(count + 1, 0.0);
   for (size_t i = 0; i < count; ++i) prefix_max[i + 1] = prefix_max[i] + list_max[terms[i]];
-  constexpr size_t kNoTerm = SIZE_MAX - 1;  // more than one essential term on the candidate
-  size_t essential = 0;                     // terms[essential..count) propose candidates
+  size_t essential = 0;  // terms[essential..count) propose candidates
   auto update_essential = [&] {
     double threshold = top.threshold();
     while (essential < count && prefix_max[essential + 1] * kBoundSlack <= threshold) ++essential;
   };
+  auto consider = [&](uint32_t doc) {
+    for (size_t t : terms) search.cursor(t).advance(doc);
+    if (!search.passes_filters(doc)) return;
+    double score = search.score(doc);
+    if (score <= 0 || (top.full() && score <= top.threshold())) return;
+    auto match = search.match(doc);
+    if ((full_matches_too || !match.all_groups) && match.strict_groups && !match.excluded) {
+      top.offer(Scored{score, uint64_t{search.base()} + doc, segment_index, doc, match.all_groups});
+      update_essential();
+    }
+  };
+  WindowState window;
+  window.bound.resize(search.term_count(), 0.0);
   update_essential();
   while (essential < count) {
     uint32_t doc = kNoDoc;
     for (size_t i = essential; i < count; ++i) doc = std::min(doc, search.cursor(terms[i]).doc());
     if (doc == kNoDoc) return;
-    if (top.full()) {
-      // When one essential term alone is on the candidate, only the non-essential ones can
-      // join it: its postings up to the other essential terms' next docs need frequency
-      // bounds that beat the threshold with the non-essential terms' block bounds, and the
-      // others are passed over in its tight loop.
-      size_t alone = SIZE_MAX;
-      uint32_t others_next = kNoDoc;
-      for (size_t i = essential; i < count; ++i) {
-        uint32_t at = search.cursor(terms[i]).doc();
-        if (at != doc) {
-          others_next = std::min(others_next, at);
-        } else {
-          alone = alone == SIZE_MAX ? terms[i] : kNoTerm;
-        }
-      }
-      if (alone != kNoTerm) {
-        double rest = 0;
-        uint32_t last = others_next == kNoDoc ? kNoDoc : others_next - 1;
-        for (size_t i = 0; i < essential; ++i) {
-          rest += search.block_bound(terms[i], doc);
-          last = std::min(last, search.cursor(terms[i]).shallow_last_doc());
-        }
-        if (search.skip_weak_postings(alone, last, top.threshold() / kBoundSlack - rest) != doc)
-          continue;
-      }
-      // First the window up to the nearest block end of any term: if even every term's block
-      // bound together cannot enter, the essential cursors jump past it.
-      double window_bound = 0;
-      uint32_t window_end = kNoDoc;
-      for (size_t t : terms) {
-        window_bound += search.block_bound(t, doc);
-        window_end = std::min(window_end, search.cursor(t).shallow_last_doc());
-      }
-      if (window_bound * kBoundSlack <= top.threshold()) {
-        if (window_end == kNoDoc) return;
-        for (size_t i = essential; i < count; ++i) search.cursor(terms[i]).advance(window_end + 1);
-        continue;
-      }
-      // Block bounds first (the essential terms not on the candidate count nothing), then
-      // the terms swap them for frequency bounds one by one, the essential ones on the
-      // candidate first, then the others, largest maximum first, until it cannot enter.
-      double bound = 0;
-      for (size_t i = 0; i < count; ++i) {
-        size_t t = terms[i];
-        if (i < essential || search.cursor(t).doc() == doc) bound += search.block_bound(t, doc);
-      }
-      bool competes = bound * kBoundSlack > top.threshold();
-      for (size_t i = count; i-- > essential && competes;) {
-        size_t t = terms[i];
-        if (search.cursor(t).doc() != doc) continue;
-        double block = search.block_bound(t, doc);
-        bound += std::min(search.cursor_frequency_bound(t), block) - block;
-        competes = bound * kBoundSlack > top.threshold();
-      }
-      for (size_t i = essential; i-- > 0 && competes;) {
-        size_t t = terms[i];
-        double block = search.block_bound(t, doc);
-        search.cursor(t).advance(doc);
-        double frequency =
-            search.cursor(t).doc() == doc ? std::min(search.cursor_frequency_bound(t), block) : 0.0;
-        bound += frequency - block;
-        competes = bound * kBoundSlack > top.threshold();
-      }
-      if (!competes) {
-        for (size_t i = essential; i < count; ++i)
-          if (search.cursor(terms[i]).doc() == doc) search.cursor(terms[i]).next();
-        continue;
-      }
+    if (!top.full()) {
+      consider(doc);
+      for (size_t i = essential; i < count; ++i)
+        if (search.cursor(terms[i]).doc() == doc) search.cursor(terms[i]).next();
+      continue;
     }
-    for (size_t i = 0; i < essential; ++i) search.cursor(terms[i]).advance(doc);
-    if (search.passes_filters(doc)) {
-      double score = search.score(doc);
-      bool competitive = score > 0 && (!top.full() || score > top.threshold());
-      auto match = competitive ? search.match(doc) : SegmentSearch::Match{};
-      if (competitive && (full_matches_too || !match.all_groups) && match.strict_groups &&
-          !match.excluded) {
-        top.offer(
-            Scored{score, uint64_t{search.base()} + doc, segment_index, doc, match.all_groups});
-        update_essential();
-      }
-    }
-    for (size_t i = essential; i < count; ++i)
-      if (search.cursor(terms[i]).doc() == doc) search.cursor(terms[i]).next();
+    uint32_t window_end = search_window(search, terms, doc, top, window, consider);
+    if (window_end == kNoDoc) return;
+    for (size_t i = essential; i < count; ++i) search.cursor(terms[i]).advance(window_end + 1);
   }
 }
 
