@@ -67,9 +67,9 @@ struct HybridOptions {
   size_t limit = 20;
   size_t offset = 0;
   size_t candidates = 100;  // taken from the semantic side before fusing
-  // Taken from the keyword side before fusing (at least the page). Its own setting because a
-  // top k of long queries costs the keyword index far more for a larger k while the semantic
-  // side's 100 are cheap (docs/benchmarks.md, "Semantic and hybrid search at 2.7M papers").
+  // Taken from the keyword side before fusing (at least the page), apart from the semantic
+  // side's: the keyword side costs far more per query (docs/benchmarks.md, "Semantic and
+  // hybrid search at 2.7M papers", times both sides and several values).
   size_t keyword_candidates = 100;
 };
 
