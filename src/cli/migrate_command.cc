@@ -3,6 +3,8 @@
 // submissions and digest subscriptions (store/copy_to_postgres.h); running it again changes
 // nothing.
 #include <cstdio>
+#include <optional>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
@@ -55,46 +57,50 @@ int run_migrate(const GlobalOptions& global, const MigrateOptions& options) {
   auto stats = (*source)->stats();
   if (!stats) return report(stats.error().message);
 
-  size_t copied = 0, added = 0, updated = 0, in_batch = 0;
+  size_t copied = 0, added = 0, updated = 0;
   std::optional<Error> failure;
   std::optional<Progress> progress;
   if (!global.quiet) progress.emplace("migrate", 0);
-  if (auto begun = (*target)->begin_batch(); !begun) return report(begun.error().message);
   auto local_upvotes = store::local_upvotes_by_paper(from);
   if (!local_upvotes) return report(local_upvotes.error().message);
+  std::vector<Paper> pending;
+  pending.reserve(kBatchPapers);
+  // One transaction per batch, its papers merged in one upsert_many (two round trips a chunk).
+  auto store_pending = [&]() -> Result<void> {
+    if (auto begun = (*target)->begin_batch(); !begun) return begun;
+    auto outcomes = (*target)->upsert_many(pending);
+    if (!outcomes) {
+      (*target)->rollback_batch();
+      return std::unexpected(outcomes.error());
+    }
+    if (auto committed = (*target)->commit_batch(); !committed) return committed;
+    for (store::UpsertOutcome outcome : *outcomes) {
+      added += outcome == store::UpsertOutcome::added;
+      updated += outcome == store::UpsertOutcome::updated;
+    }
+    copied += pending.size();
+    pending.clear();
+    if (progress) progress->update(copied, 0);
+    return {};
+  };
   auto visited = (*source)->for_each_paper([&](const Paper& paper) {
     if (failure) return;
     // The imported upvotes; the votes cast here follow with the accounts.
-    Paper imported = paper;
+    Paper& imported = pending.emplace_back(paper);
     if (auto local =
             local_upvotes->find(paper.arxiv_id.empty() ? "title:" + paper.title : paper.arxiv_id);
         local != local_upvotes->end())
       imported.upvotes -= local->second;
-    auto outcome = (*target)->upsert(imported);
-    if (!outcome) {
-      failure = outcome.error();
-      return;
-    }
-    ++copied;
-    added += *outcome == store::UpsertOutcome::added;
-    updated += *outcome == store::UpsertOutcome::updated;
-    if (++in_batch == kBatchPapers) {
-      in_batch = 0;
-      if (auto committed = (*target)->commit_batch(); !committed) {
-        failure = committed.error();
-        return;
-      }
-      if (auto begun = (*target)->begin_batch(); !begun) failure = begun.error();
-      if (progress) progress->update(copied, 0);
+    if (pending.size() == kBatchPapers) {
+      if (auto stored = store_pending(); !stored) failure = stored.error();
     }
   });
   if (!visited) failure = visited.error();
-  if (failure) {
-    (*target)->rollback_batch();
-    return report(failure->message + " (papers committed before this stay; run migrate again)");
+  if (!failure && !pending.empty()) {
+    if (auto stored = store_pending(); !stored) failure = stored.error();
   }
-  if (auto committed = (*target)->commit_batch(); !committed)
-    return report(committed.error().message);
+  if (failure)
+    return report(failure->message + " (papers committed before this stay; run migrate again)");
   if (progress) progress->finish(copied, 0);
   std::printf("migrate: %zu of %lld papers from %s to %s: %zu added, %zu updated, %zu unchanged\n",
               copied, static_cast<long long>(stats->papers), from.c_str(), target_name.c_str(),
