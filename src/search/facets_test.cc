@@ -4,13 +4,12 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "search/listing_days_for_tests.h"
 #include "search/search.h"
 
 namespace paperboy::search {
@@ -29,20 +28,10 @@ class FacetIndex : public ::testing::Test {
     auto writer = index::IndexWriter::open(
         *directory_, {.max_buffered_docs = 150, .merge_policy = {.background = false}});
     ASSERT_TRUE(writer) << writer.error().message;
-    fs::path data = fs::path(PAPERBOY_SHARED_DATA_DIR) / "arxiv-daily-cs";
     size_t line_number = 0;
-    for (const char* day : {"2025-03-19", "2025-03-21", "2025-03-24"}) {
-      std::ifstream in(data / (std::string(day) + ".jsonl"));
-      ASSERT_TRUE(in) << day;
-      std::string line;
-      while (std::getline(in, line)) {
-        auto record = nlohmann::json::parse(line);
-        Paper paper;
-        paper.arxiv_id = record["id"];
-        paper.title = record["title"];
-        paper.abstract = record["summary"];
-        paper.authors = record["authors"].get<std::vector<std::string>>();
-        paper.categories = record["categories"].get<std::vector<std::string>>();
+    for (auto& [day, papers] : listing_days_for_tests()) {
+      ASSERT_FALSE(papers.empty()) << day;
+      for (Paper& paper : papers) {
         ++line_number;
         paper.upvotes = static_cast<int64_t>(line_number * 7919 % 23);
         if (line_number % 3 == 0) {

@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
+#include <functional>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "search/listing_days_for_tests.h"
 
 namespace paperboy::search {
 namespace {
@@ -40,27 +41,15 @@ class TempDir {
   fs::path path_;
 };
 
-// Real arXiv listings (cs.CV/cs.CL) of a few days, by day.
+// Real arXiv listings (cs.CV/cs.CL) of a few days, by day, listed on that day.
 std::vector<std::pair<std::string, std::vector<Paper>>> real_papers() {
-  std::vector<std::pair<std::string, std::vector<Paper>>> days;
-  fs::path data = fs::path(PAPERBOY_SHARED_DATA_DIR) / "arxiv-daily-cs";
+  auto days = listing_days_for_tests();
   int line_number = 0;
-  for (const char* day : {"2025-03-19", "2025-03-21", "2025-03-24"}) {
-    std::ifstream in(data / (std::string(day) + ".jsonl"));
-    EXPECT_TRUE(in) << day;
-    days.emplace_back(day, std::vector<Paper>{});
-    std::string line;
-    while (std::getline(in, line)) {
-      auto record = nlohmann::json::parse(line);
-      Paper paper;
-      paper.arxiv_id = record["id"];
-      paper.title = record["title"];
-      paper.abstract = record["summary"];
-      paper.authors = record["authors"].get<std::vector<std::string>>();
-      paper.categories = record["categories"].get<std::vector<std::string>>();
+  for (auto& [day, papers] : days) {
+    EXPECT_FALSE(papers.empty()) << day;
+    for (Paper& paper : papers) {
       paper.feed_day = day;
       paper.upvotes = (++line_number * 7919) % 97;
-      days.back().second.push_back(std::move(paper));
     }
   }
   return days;
@@ -106,6 +95,38 @@ class RealIndex : public ::testing::Test {
     std::vector<std::string> out;
     for (const Hit& hit : results.hits) out.push_back(hit.paper_id);
     return out;
+  }
+
+  using AnswerCheck = std::function<void(const std::string& query, const SearchResults& fast,
+                                         const SearchResults& exhaustive)>;
+
+  // Each query's fast top k against every match scored and sorted, at k = 1, 10 and 100 and
+  // under settings away from the reference ones the blocks' bounds were made with (b = 0
+  // included); `also` sees every pair of answers that agree.
+  static void expect_top_k_is_exhaustive(const std::vector<std::string>& queries,
+                                         bool all_words_first, const AnswerCheck& also = {}) {
+    Bm25fParams other;
+    other.k1 = 0.8;
+    other.weight = {3.0, 1.0, 0.5};
+    other.b = {0.9, 0.3, 0.0};
+    for (const std::string& query : queries) {
+      for (auto [k, ranking] :
+           {std::pair{size_t{1}, Bm25fParams{}}, std::pair{size_t{10}, Bm25fParams{}},
+            std::pair{size_t{100}, Bm25fParams{}}, std::pair{size_t{10}, other}}) {
+        SearchOptions fast;
+        fast.limit = k;
+        fast.ranking = ranking;
+        fast.all_words_first = all_words_first;
+        SearchOptions oracle = fast;
+        oracle.exhaustive = true;
+        auto expected = run(query, oracle);
+        auto actual = run(query, fast);
+        ASSERT_EQ(ids(actual), ids(expected)) << query << " k=" << k;
+        for (size_t h = 0; h < actual.hits.size(); ++h)
+          EXPECT_DOUBLE_EQ(actual.hits[h].score, expected.hits[h].score) << query;
+        if (also) also(query, actual, expected);
+      }
+    }
   }
 
   static inline TempDir* directory_ = nullptr;
@@ -178,27 +199,7 @@ TEST_F(RealIndex, WandReturnsExactlyTheExhaustiveTopK) {
     if (i % 3 == 0) query += "model";  // mixes a common word into rare ones
     queries.push_back(query);
   }
-  // Settings away from the reference ones the blocks' bounds were made with, including b = 0.
-  Bm25fParams other;
-  other.k1 = 0.8;
-  other.weight = {3.0, 1.0, 0.5};
-  other.b = {0.9, 0.3, 0.0};
-  for (const std::string& query : queries) {
-    for (auto [k, ranking] :
-         {std::pair{size_t{1}, Bm25fParams{}}, std::pair{size_t{10}, Bm25fParams{}},
-          std::pair{size_t{100}, Bm25fParams{}}, std::pair{size_t{10}, other}}) {
-      SearchOptions fast;
-      fast.limit = k;
-      fast.ranking = ranking;
-      SearchOptions oracle = fast;
-      oracle.exhaustive = true;
-      auto expected = run(query, oracle);
-      auto actual = run(query, fast);
-      ASSERT_EQ(ids(actual), ids(expected)) << query << " k=" << k;
-      for (size_t h = 0; h < actual.hits.size(); ++h)
-        EXPECT_DOUBLE_EQ(actual.hits[h].score, expected.hits[h].score) << query;
-    }
-  }
+  expect_top_k_is_exhaustive(queries, true);
 }
 
 // The plain ranking (no all-words tier) by MaxScore against every match scored and sorted:
@@ -219,35 +220,17 @@ TEST_F(RealIndex, PlainRankingTopKIsTheExhaustiveRanking) {
                                       "title:transformer attention efficient",
                                       "cat:cs.CL language model evaluation"};
   queries.insert(queries.end(), titles.begin(), titles.end());
-  Bm25fParams other;
-  other.k1 = 0.8;
-  other.weight = {3.0, 1.0, 0.5};
-  other.b = {0.9, 0.3, 0.0};
   size_t partial_above_full = 0;
-  for (const std::string& query : queries) {
-    for (auto [k, ranking] :
-         {std::pair{size_t{1}, Bm25fParams{}}, std::pair{size_t{10}, Bm25fParams{}},
-          std::pair{size_t{100}, Bm25fParams{}}, std::pair{size_t{10}, other}}) {
-      SearchOptions fast;
-      fast.limit = k;
-      fast.ranking = ranking;
-      fast.all_words_first = false;
-      SearchOptions oracle = fast;
-      oracle.exhaustive = true;
-      auto expected = run(query, oracle);
-      auto actual = run(query, fast);
-      ASSERT_EQ(ids(actual), ids(expected)) << query << " k=" << k;
-      for (size_t h = 0; h < actual.hits.size(); ++h) {
-        EXPECT_DOUBLE_EQ(actual.hits[h].score, expected.hits[h].score) << query;
-        EXPECT_EQ(actual.hits[h].matched_all, expected.hits[h].matched_all) << query;
-        if (h > 0) {
+  expect_top_k_is_exhaustive(
+      queries, false,
+      [&](const std::string& query, const SearchResults& actual, const SearchResults& expected) {
+        for (size_t h = 0; h < actual.hits.size(); ++h) {
+          EXPECT_EQ(actual.hits[h].matched_all, expected.hits[h].matched_all) << query;
+          if (h == 0) continue;
           EXPECT_GE(actual.hits[h - 1].score, actual.hits[h].score) << query;
+          if (!actual.hits[h - 1].matched_all && actual.hits[h].matched_all) ++partial_above_full;
         }
-        if (h > 0 && !actual.hits[h - 1].matched_all && actual.hits[h].matched_all)
-          ++partial_above_full;
-      }
-    }
-  }
+      });
   // Long queries rank papers holding some words above papers holding all: the tiers would not.
   EXPECT_GT(partial_above_full, 0u);
 }
