@@ -90,13 +90,7 @@ for back in 0 6 12; do
   curl -sf "$base/api/daily_papers?month=$month&limit=100" |
     python3 -c 'import json, sys; print("\n".join("/papers/" + e["paper"]["id"] for e in json.load(sys.stdin)))'
 done > "$work/papers.txt"
-printf '%s\n' "language model" "diffusion" "reinforcement learning" "video generation" "agents" \
-  "mixture of experts" "retrieval augmented" "reasoning" "benchmark" "vision transformer" \
-  "speech" "robot" "3d gaussian splatting" "state space model" "quantization" "alignment" \
-  "multimodal" "code generation" "long context" "instruction tuning" "math" "scaling laws" \
-  "tokenizer" "attention" "distillation" "preference optimization" "world model" "medical" \
-  "graph" "evaluation" | sed 's/ /+/g; s|^|/search?q=|' |
-  awk '{print; print $0 "&sort=date"; print $0 "&sort=upvotes"; print $0 "&page=2"}' > "$work/searches.txt"
+bench/web/search_paths.sh > "$work/searches.txt"
 echo "/" > "$work/home.txt"
 echo "/api/daily_papers" > "$work/api.txt"
 echo "/healthz" > "$work/health.txt"

@@ -14,13 +14,7 @@ shift 2
 work=$(mktemp -d /tmp/paperboy-search-compare-XXXXXX)
 server=""
 trap '[[ -n "$server" ]] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-printf '%s\n' "language model" "diffusion" "reinforcement learning" "video generation" "agents" \
-  "mixture of experts" "retrieval augmented" "reasoning" "benchmark" "vision transformer" \
-  "speech" "robot" "3d gaussian splatting" "state space model" "quantization" "alignment" \
-  "multimodal" "code generation" "long context" "instruction tuning" "math" "scaling laws" \
-  "tokenizer" "attention" "distillation" "preference optimization" "world model" "medical" \
-  "graph" "evaluation" | sed 's/ /+/g; s|^|/search?q=|' |
-  awk '{print; print $0 "&sort=date"; print $0 "&sort=upvotes"; print $0 "&page=2"}' > "$work/searches.txt"
+bench/web/search_paths.sh > "$work/searches.txt"
 echo "/healthz" > "$work/health.txt"
 rps() {
   PATHS=$1 wrk -t2 -c64 -d"${seconds}s" --timeout 10s -s bench/web/rotate.lua "$base" |
