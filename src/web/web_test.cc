@@ -594,40 +594,48 @@ TEST_F(WebServer, TakenPortIsAClearError) {
       << second.error().message;
 }
 
-TEST(WebServerLifecycle, StopBeforeRunMakesRunReturn) {
-  const fs::path directory = fresh_temp_dir("paperboy-web-lifecycle-test");
-  auto store = store::open_sqlite_store(directory / "papers.sqlite");
-  ASSERT_TRUE(store) << store.error().message;
-  ServerOptions options;
-  options.port = 0;
-  auto server = Server::create(**store, options);
-  ASSERT_TRUE(server) << server.error().message;
-  (*server)->stop();
-  EXPECT_TRUE((*server)->run());
+// A server on an empty store in a fresh folder, created but not running.
+class WebServerLifecycle : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::open_sqlite_store(directory_ / "papers.sqlite");
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+    options_.port = 0;
+    auto created = Server::create(*store_, options_);
+    ASSERT_TRUE(created) << created.error().message;
+    server_ = std::move(*created);
+  }
+  void TearDown() override {
+    server_.reset();
+    store_.reset();
+    fs::remove_all(directory_);
+  }
 
-  ServerOptions missing_katex = options;
-  missing_katex.katex_dir = directory / "no-katex-here";
-  auto refused = Server::create(**store, missing_katex);
+  const fs::path directory_ = fresh_temp_dir("paperboy-web-lifecycle-test");
+  ServerOptions options_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(WebServerLifecycle, StopBeforeRunMakesRunReturn) {
+  server_->stop();
+  EXPECT_TRUE(server_->run());
+
+  ServerOptions missing_katex = options_;
+  missing_katex.katex_dir = directory_ / "no-katex-here";
+  auto refused = Server::create(*store_, missing_katex);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("no-katex-here"), std::string::npos);
-  fs::remove_all(directory);
 }
 
 // A burst of new connections must not wait for the kernel to retry dropped handshakes (1 s at
 // the earliest): the server accepts nothing here, so only the listen backlog holds them.
-TEST(WebServerLifecycle, ListenBacklogHoldsABurstOfConnections) {
-  const fs::path directory = fresh_temp_dir("paperboy-web-backlog-test");
-  auto store = store::open_sqlite_store(directory / "papers.sqlite");
-  ASSERT_TRUE(store) << store.error().message;
-  ServerOptions options;
-  options.port = 0;
-  auto server = Server::create(**store, options);
-  ASSERT_TRUE(server) << server.error().message;
-
+TEST_F(WebServerLifecycle, ListenBacklogHoldsABurstOfConnections) {
   constexpr int kConnections = 64;
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>((*server)->port()));
+  address.sin_port = htons(static_cast<uint16_t>(server_->port()));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::vector<pollfd> connections;
   for (int i = 0; i < kConnections; ++i) {
@@ -657,19 +665,11 @@ TEST(WebServerLifecycle, ListenBacklogHoldsABurstOfConnections) {
     if (connection.fd >= 0) ::close(connection.fd);
   }
   EXPECT_EQ(established, kConnections);
-  fs::remove_all(directory);
 }
 
-TEST(WebServerLifecycle, EmptyStoreHomeExplainsHowToFillIt) {
-  const fs::path directory = fresh_temp_dir("paperboy-web-empty-test");
-  auto store = store::open_sqlite_store(directory / "papers.sqlite");
-  ASSERT_TRUE(store) << store.error().message;
-  ServerOptions options;
-  options.port = 0;
-  auto server = Server::create(**store, options);
-  ASSERT_TRUE(server) << server.error().message;
-  std::thread runner([&] { EXPECT_TRUE((*server)->run()); });
-  httplib::Client client("127.0.0.1", (*server)->port());
+TEST_F(WebServerLifecycle, EmptyStoreHomeExplainsHowToFillIt) {
+  std::thread runner([&] { EXPECT_TRUE(server_->run()); });
+  httplib::Client client("127.0.0.1", server_->port());
   auto home = client.Get("/");
   ASSERT_TRUE(home);
   EXPECT_EQ(home->status, 200);
@@ -677,9 +677,8 @@ TEST(WebServerLifecycle, EmptyStoreHomeExplainsHowToFillIt) {
   auto api = client.Get("/api/daily_papers");
   ASSERT_TRUE(api);
   EXPECT_EQ(api->body, "[]");
-  (*server)->stop();
+  server_->stop();
   runner.join();
-  fs::remove_all(directory);
 }
 }  // namespace
 }  // namespace paperboy::web
